@@ -1,0 +1,87 @@
+"""Executors that run QM jobs, and `run_jobs`, which skips what the store already holds."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+
+from polcg.jobs.store import JobStore
+from polcg.qm.spec import QMJob, QMResult, RunConfig
+
+
+def _compute(device: str, job: QMJob, config: RunConfig) -> QMResult:
+    from polcg.qm.backends import get_backend
+    return get_backend(device).compute(job, config)
+
+
+class SerialExecutor:
+    """Runs jobs one after another in this process."""
+
+    workers = 1
+
+    def map_unordered(self, fn: Callable, jobs: Sequence[QMJob]):
+        for job in jobs:
+            yield job, fn(job)
+
+
+class ProcessExecutor:
+    """Runs jobs in `workers` local processes (spawned, so OpenMP state is not forked)."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, int(workers))
+
+    def map_unordered(self, fn: Callable, jobs: Sequence[QMJob]):
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+            futures = {pool.submit(fn, job): job for job in jobs}
+            try:
+                for fut in cf.as_completed(futures):
+                    yield futures[fut], fut.result()
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+
+
+def make_executor(workers: int):
+    """Serial for one worker, local processes otherwise."""
+    return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
+
+
+def threads_per_worker(workers: int) -> int:
+    """Share the machine's cores between worker processes."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def run_jobs(jobs: Sequence[QMJob], device: str, config: RunConfig, store: JobStore,
+             executor=None, on_done: Callable[[QMJob, QMResult, bool], None] | None = None) -> dict[str, QMResult]:
+    """Results of `jobs` keyed by job key: from the store where finished, else computed and stored.
+
+    Jobs run largest first (better packing over workers). `on_done(job, result, cached)` is
+    called once per distinct job, e.g. to advance a progress bar.
+    """
+    from functools import partial
+
+    executor = executor or SerialExecutor()
+    results: dict[str, QMResult] = {}
+    todo: dict[str, QMJob] = {}
+    for job in jobs:
+        key = job.key()
+        if key in results or key in todo:
+            continue
+        cached = store.get(job)
+        if cached is not None:
+            results[key] = cached
+            if on_done:
+                on_done(job, cached, True)
+        else:
+            todo[key] = job
+    ordered = sorted(todo.values(), key=lambda j: -j.natoms)
+    for job, result in executor.map_unordered(partial(_compute, device, config=config), ordered):
+        store.put(job, result)
+        results[job.key()] = result
+        if on_done:
+            on_done(job, result, False)
+    return results

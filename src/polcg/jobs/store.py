@@ -1,0 +1,57 @@
+"""On-disk job store: one JSON file per finished job, named by the job key, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from polcg.qm.spec import QMJob, QMResult
+
+
+class JobStore:
+    """Finished QM jobs under `root/jobs/<key[:2]>/<key>.json` (input and result together).
+
+    A file exists only once its job finished (write to a temporary file, then rename), so a
+    killed run leaves no half-written result and a rerun reuses every finished job.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / "jobs" / key[:2] / f"{key}.json"
+
+    def get(self, job: QMJob) -> QMResult | None:
+        path = self.path(job.key())
+        if not path.exists():
+            return None
+        try:
+            with open(path) as fh:
+                return QMResult.from_dict(json.load(fh)["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # unreadable: treat as not done, it will be recomputed and replaced
+
+    def put(self, job: QMJob, result: QMResult) -> Path:
+        path = self.path(job.key())
+        write_json_atomic(path, {"job": job.to_dict(), "result": result.to_dict()})
+        return path
+
+    def count(self) -> int:
+        return sum(1 for _ in (self.root / "jobs").glob("*/*.json")) if (self.root / "jobs").exists() else 0
+
+
+def write_json_atomic(path: str | os.PathLike, payload) -> None:
+    """Write JSON through a temporary file in the same folder, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,153 @@
+"""What determines a QM calculation (`MethodSpec`, `QMJob`) and what it produced (`QMResult`).
+
+Only what changes the answer goes into a job and its key; resources (threads, memory,
+device) live in `RunConfig`. Coordinates are in Å, charges in e, energies in hartree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+SCHEMES = ("npa", "mulliken", "meta_lowdin", "hirshfeld", "esp")
+KEY_VERSION = 1  # bump when the meaning of a job key changes
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A QM model chemistry plus the population scheme used for atomic charges.
+
+    xc: a PySCF functional name, or "HF" for Hartree-Fock.
+    basis / auxbasis: PySCF basis names; auxbasis is used when density_fit is true.
+    grid_level: PySCF DFT grid level (0-9); ignored for HF.
+    conv_tol: SCF energy convergence (hartree).
+    """
+
+    xc: str = "M06-2X"
+    basis: str = "6-31G**"
+    auxbasis: str = "def2-universal-jkfit"
+    grid_level: int = 3
+    scheme: str = "npa"
+    density_fit: bool = True
+    conv_tol: float = 1e-9
+    max_cycle: int = 100
+
+    def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"unknown charge scheme {self.scheme!r}; choose from {', '.join(SCHEMES)}")
+
+    @property
+    def is_hf(self) -> bool:
+        return self.xc.upper() in ("HF", "RHF", "UHF")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class QMJob:
+    """One QM calculation: a set of atoms with charge and spin, in a field of point charges.
+
+    elements / coords_angstrom: the QM atoms. charge: net charge of the QM region (e).
+    spin: 2S (number of unpaired electrons). bg_coords_angstrom / bg_charges: the
+    background (embedding) point charges. label: a human name (not part of the key).
+    """
+
+    elements: tuple[str, ...]
+    coords_angstrom: tuple[tuple[float, float, float], ...]
+    charge: int
+    method: MethodSpec
+    spin: int = 0
+    bg_coords_angstrom: tuple[tuple[float, float, float], ...] = ()
+    bg_charges: tuple[float, ...] = ()
+    label: str = field(default="", compare=False)
+
+    @classmethod
+    def build(cls, elements, coords, charge, method, bg_coords=None, bg_charges=None, spin=0, label=""):
+        """Build a job from arrays (coordinates rounded to 1e-8 Å, charges to 1e-10 e)."""
+        def _pts(a):
+            a = np.round(np.asarray(a, dtype=float).reshape(-1, 3), 8)
+            return tuple(tuple(float(x) for x in row) for row in a)
+        bgq = () if bg_charges is None else tuple(float(q) for q in np.round(np.asarray(bg_charges, float), 10))
+        bgx = () if bg_coords is None else _pts(bg_coords)
+        if len(bgq) != len(bgx):
+            raise ValueError("QMJob: background charges and coordinates differ in length")
+        return cls(tuple(elements), _pts(coords), int(charge), method, int(spin), bgx, bgq, label)
+
+    @property
+    def natoms(self) -> int:
+        return len(self.elements)
+
+    def key(self) -> str:
+        """sha256 of everything that determines the result (not the label)."""
+        payload = {
+            "v": KEY_VERSION,
+            "elements": self.elements,
+            "coords": self.coords_angstrom,
+            "charge": self.charge,
+            "spin": self.spin,
+            "method": self.method.as_dict(),
+            "bg_coords": self.bg_coords_angstrom,
+            "bg_charges": self.bg_charges,
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def geometry_key(self) -> str:
+        """Hash of the QM region and method without the embedding: names a reusable SCF guess."""
+        payload = [self.elements, self.coords_angstrom, self.charge, self.spin, self.method.basis]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["key"] = self.key()
+        return d
+
+
+@dataclass(frozen=True)
+class QMResult:
+    """What a QM job produced. energy_hartree includes the QM-background interaction but not
+    the background-background energy (PySCF's QM/MM convention). dipole_au is the QM region's
+    dipole (nuclei + electrons) about the coordinate origin, in e·bohr."""
+
+    key: str
+    label: str
+    energy_hartree: float
+    charges: tuple[float, ...]
+    dipole_au: tuple[float, float, float]
+    converged: bool
+    scf_cycles: int
+    wall_s: float
+    backend: str
+    versions: dict
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QMResult":
+        d = dict(d)
+        d["charges"] = tuple(d["charges"])
+        d["dipole_au"] = tuple(d["dipole_au"])
+        d["notes"] = tuple(d.get("notes", ()))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Resources for running jobs: never part of a job key.
+
+    device: "auto" | "cpu" | "gpu". threads: per QM process (0 = library default).
+    memory_mb: PySCF max_memory. guess_dir: where SCF densities are kept to warm-start
+    later jobs on the same atoms (None: no warm start). verbose: PySCF verbosity.
+    """
+
+    device: str = "cpu"
+    threads: int = 0
+    memory_mb: int = 4000
+    guess_dir: str | None = None
+    verbose: int = 0
