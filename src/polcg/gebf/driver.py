@@ -43,14 +43,14 @@ class GEBFResult:
 
 
 def subsystem_job(sub: Subsystem, elements: Sequence[str], coords: np.ndarray, method: MethodSpec,
-                  background: np.ndarray | None) -> QMJob:
+                  background: np.ndarray | None, label: str | None = None) -> QMJob:
     """The QM job for a subsystem, embedded in `background` charges on every atom outside it."""
     inside = np.zeros(len(elements), dtype=bool)
     inside[list(sub.atoms)] = True
     bg_idx = np.flatnonzero(~inside) if background is not None else np.array([], dtype=int)
     return QMJob.build([elements[a] for a in sub.atoms], coords[list(sub.atoms)], sub.charge, method,
                        bg_coords=coords[bg_idx], bg_charges=None if background is None else background[bg_idx],
-                       label=sub.label)
+                       label=label or sub.label)
 
 
 def isolated_fragments(fragments, fragment_charges) -> list[Subsystem]:
@@ -67,7 +67,7 @@ def run_gebf(elements: Sequence[str], coords_angstrom: np.ndarray, fragments: Se
     subs = build_subsystems(fragments, fragment_charges, coords, settings.xi, settings.eta)
 
     start = isolated_fragments(fragments, fragment_charges)
-    jobs = [subsystem_job(s, elements, coords, method, None) for s in start]
+    jobs = [subsystem_job(s, elements, coords, method, None, label=f"F[{s.fragments[0]}]") for s in start]
     results = runner(jobs, "isolated fragments")
     q = assemble_atomic(start, [results[j.key()].charges for j in jobs], natoms)
 

@@ -1,0 +1,207 @@
+"""The charges stage: Cluster → GEBF → `ClusterCharges` (atom, ion and bead charges, energy)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from polcg.gebf.driver import GEBFResult, GEBFSettings, run_gebf
+from polcg.jobs import JobStore, make_executor, run_jobs
+from polcg.jobs.executors import threads_per_worker
+from polcg.qm import MethodSpec, QMJob, QMResult, RunConfig, resolve_device
+from polcg.structure.cluster import Cluster
+
+HARTREE_TO_KCAL_MOL = 627.5094740631
+AU_TO_DEBYE = 2.541746473
+
+
+@dataclass(frozen=True)
+class BeadCharge:
+    name: str
+    atoms: tuple[int, ...]
+    charge: float
+
+
+@dataclass(frozen=True)
+class IonCharge:
+    """A molecule of the cluster with its summed charge (e) and its CG beads' charges."""
+
+    name: str
+    atoms: tuple[int, ...]
+    formal_charge: int
+    charge: float
+    beads: tuple[BeadCharge, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterCharges:
+    """Result of `polcg charges`; `to_dict()` is the JSON document other tools read."""
+
+    atom_charges: tuple[float, ...]
+    ions: tuple[IonCharge, ...]
+    energy_hartree: float
+    dipole_debye: tuple[float, float, float]
+    iterations: int
+    converged: bool
+    max_charge_change: tuple[float, ...]
+    method: dict
+    gebf: dict
+    provenance: dict
+    timing: dict
+    reference: dict | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if self.reference is None:
+            d.pop("reference")
+        return d
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run the jobs: device, local worker processes, where the job store lives."""
+
+    device: str = "cpu"
+    workers: int = 1
+    workdir: str = "polcg_work"
+    memory_mb: int = 4000
+    warm_start: bool = True
+
+
+@dataclass
+class _Runner:
+    """Runs job lists through the store and the executor; counts what was computed or reused."""
+
+    device: str
+    config: RunConfig
+    store: JobStore
+    executor: object
+    on_stage: Callable[[str, int], None] | None = None
+    on_job: Callable[[QMJob, QMResult, bool], None] | None = None
+    computed: int = 0
+    reused: int = 0
+    wall_s_qm: float = 0.0
+    results: list = field(default_factory=list)
+
+    def __call__(self, jobs: Sequence[QMJob], stage: str) -> dict[str, QMResult]:
+        if self.on_stage:
+            self.on_stage(stage, len({j.key() for j in jobs}))
+
+        def done(job, result, cached):
+            if cached:
+                self.reused += 1
+            else:
+                self.computed += 1
+                self.wall_s_qm += result.wall_s
+            if self.on_job:
+                self.on_job(job, result, cached)
+        return run_jobs(jobs, self.device, self.config, self.store, self.executor, done)
+
+
+def make_runner(options: RunOptions, on_stage=None, on_job=None) -> _Runner:
+    device = resolve_device(options.device)
+    workers = max(1, options.workers)
+    workdir = Path(options.workdir)
+    config = RunConfig(device=device, threads=threads_per_worker(workers), memory_mb=options.memory_mb,
+                       guess_dir=str(workdir / "guess") if options.warm_start else None)
+    return _Runner(device, config, JobStore(workdir), make_executor(workers), on_stage, on_job)
+
+
+def molecule_fragments(cluster: Cluster, mode: str) -> tuple[list[tuple[int, ...]], list[int], list[tuple[int, ...]]]:
+    """GEBF fragments as (atom lists, net charges, molecule-index tuples)."""
+    from polcg.structure.pairing import fragment_molecules
+
+    groups = fragment_molecules(cluster, mode)
+    atoms = [tuple(sorted(a for m in g for a in cluster.molecules[m].atoms)) for g in groups]
+    charges = [sum(cluster.molecules[m].formal_charge for m in g) for g in groups]
+    return atoms, charges, [tuple(g) for g in groups]
+
+
+def ion_charges(cluster: Cluster, atom_charges: np.ndarray) -> tuple[IonCharge, ...]:
+    """Sum atomic charges over each molecule and over each of its CG beads."""
+    out = []
+    for mol in cluster.molecules:
+        beads = tuple(BeadCharge(b.name, tuple(b.atoms), float(atom_charges[list(b.atoms)].sum())) for b in mol.beads)
+        out.append(IonCharge(mol.name, tuple(mol.atoms), mol.formal_charge,
+                             float(atom_charges[list(mol.atoms)].sum()), beads))
+    return tuple(out)
+
+
+def full_reference(cluster: Cluster, method: MethodSpec, runner: _Runner, gebf: GEBFResult) -> dict:
+    """The whole cluster in one calculation, and GEBF's errors against it."""
+    job = QMJob.build(cluster.elements, cluster.coords_angstrom, cluster.charge, method, label="full cluster")
+    res = runner([job], "full-cluster reference")[job.key()]
+    q_full = np.asarray(res.charges)
+    ions_full = np.array([q_full[list(m.atoms)].sum() for m in cluster.molecules])
+    ions_gebf = np.array([gebf.atom_charges[list(m.atoms)].sum() for m in cluster.molecules])
+    return {
+        "energy_hartree": res.energy_hartree,
+        "atom_charges": q_full.tolist(),
+        "ion_charges": ions_full.tolist(),
+        "max_atom_charge_error": float(np.max(np.abs(q_full - gebf.atom_charges))),
+        "max_ion_charge_error": float(np.max(np.abs(ions_full - ions_gebf))),
+        "energy_error_kcal_mol": float((gebf.energy_hartree - res.energy_hartree) * HARTREE_TO_KCAL_MOL),
+        "wall_s": res.wall_s,
+    }
+
+
+def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), settings: GEBFSettings = GEBFSettings(),
+                    fragments: str = "pairs", options: RunOptions = RunOptions(), reference: bool = False,
+                    on_stage=None, on_job=None) -> ClusterCharges:
+    """GEBF charges and energy of a cluster (and, with `reference`, the full calculation to compare)."""
+    t0 = time.perf_counter()
+    atoms, charges, groups = molecule_fragments(cluster, fragments)
+    runner = make_runner(options, on_stage, on_job)
+    res = run_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, runner)
+    wall_gebf = time.perf_counter() - t0
+    ref = full_reference(cluster, method, runner, res) if reference else None
+    return ClusterCharges(
+        atom_charges=tuple(float(q) for q in res.atom_charges),
+        ions=ion_charges(cluster, res.atom_charges),
+        energy_hartree=res.energy_hartree,
+        dipole_debye=tuple(float(x) for x in res.dipole_au * AU_TO_DEBYE),
+        iterations=res.iterations,
+        converged=res.converged,
+        max_charge_change=res.max_charge_change,
+        method=_method_dict(method),
+        gebf=_gebf_dict(res, settings, fragments, groups),
+        provenance=_provenance(cluster, runner),
+        timing={"wall_s": time.perf_counter() - t0, "gebf_wall_s": wall_gebf, "jobs_computed": runner.computed,
+                "jobs_reused": runner.reused, "qm_wall_s": runner.wall_s_qm},
+        reference=ref,
+    )
+
+
+def _method_dict(method: MethodSpec) -> dict:
+    return {"xc": method.xc, "basis": method.basis, "auxbasis": method.auxbasis if method.density_fit else None,
+            "grid": None if method.is_hf else f"pyscf level {method.grid_level}", "scheme": method.scheme,
+            "density_fit": method.density_fit, "conv_tol_hartree": method.conv_tol}
+
+
+def _gebf_dict(res: GEBFResult, settings: GEBFSettings, mode: str, groups) -> dict:
+    return {
+        "xi_angstrom": settings.xi, "eta": settings.eta, "fragments_mode": mode,
+        "charge_tolerance": settings.tol_charge, "max_iter": settings.max_iter,
+        "fragments": [list(g) for g in groups],
+        "n_subsystems": len(res.subsystems),
+        "subsystems": [{"fragments": list(s.fragments), "natoms": len(s.atoms), "coefficient": s.coefficient,
+                        "charge": s.charge} for s in res.subsystems],
+        "subsystem_sizes": [len(s.atoms) for s in res.subsystems],
+        "coefficients": [s.coefficient for s in res.subsystems],
+        "energy_embedding_charges": res.embedding_charges.tolist(),
+        "qm_jobs": res.njobs,
+    }
+
+
+def _provenance(cluster: Cluster, runner: _Runner) -> dict:
+    import rdkit
+
+    from polcg.qm.pyscf_backend import versions
+    v = versions()
+    v["rdkit"] = rdkit.__version__
+    return {**v, "input_file": cluster.source, "input_sha256": cluster.sha256, "device": runner.device,
+            "backend": "pyscf", "workdir": str(runner.store.root)}

@@ -1,0 +1,117 @@
+"""The `polcg` command line: one command per stage; parses, calls the API, prints."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from polcg.errors import PolcgError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Polarizable coarse-grained models of ionic liquids from GEBF quantum chemistry.")
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+
+@app.callback()
+def _main() -> None:
+    """polcg: GEBF cluster charges → CG models → simulations."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def charges(
+    cluster: Path = typer.Argument(..., help="Cluster structure (.xyz or .pdb), Å."),
+    xc: str = typer.Option("M06-2X", help="Functional (PySCF name) or HF."),
+    basis: str = typer.Option("6-31G**", help="Orbital basis."),
+    auxbasis: str = typer.Option("def2-universal-jkfit", help="Auxiliary basis for density fitting."),
+    grid: int = typer.Option(3, help="PySCF DFT grid level (0-9)."),
+    scheme: str = typer.Option("npa", help="Charge scheme: npa | mulliken | meta_lowdin | hirshfeld | esp."),
+    xi: float = typer.Option(3.0, help="ζ: closest-atom distance (Å) that puts two fragments in one subsystem."),
+    eta: int = typer.Option(4, help="η: most fragments per subsystem (0 = no cap)."),
+    fragments: str = typer.Option("pairs", help="Primitive fragments: pairs (neutral ion pairs) | ions."),
+    charge: int = typer.Option(0, help="Total charge of the cluster; checked against the ions' formal charges."),
+    tol: float = typer.Option(1e-3, help="Convergence: largest atomic charge change between passes (e)."),
+    max_iter: int = typer.Option(20, help="Most embedding passes."),
+    reference: Optional[str] = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
+    device: str = typer.Option("auto", help="auto | cpu | gpu."),
+    workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
+    workdir: Path = typer.Option(Path("polcg_work"), help="Job store: finished QM jobs are kept and reused."),
+    memory: int = typer.Option(4000, help="Memory per QM process (MB)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write per-atom charges as CSV."),
+) -> None:
+    """GEBF atomic, ion and CG-bead charges and the GEBF energy of an ionic-liquid cluster."""
+    from polcg.charges import RunOptions, compute_charges
+    from polcg.cli_output import GEBFProgress, print_summary
+    from polcg.gebf import GEBFSettings
+    from polcg.jobs.store import write_json_atomic
+    from polcg.qm import MethodSpec
+    from polcg.structure.io import load_cluster
+
+    try:
+        if reference not in (None, "full"):
+            raise PolcgError(f"--reference {reference!r}: the only reference is 'full'")
+        if fragments not in ("pairs", "ions"):
+            raise PolcgError(f"--fragments {fragments!r}: choose pairs or ions")
+        if xi <= 0 or eta < 0 or workers < 1:
+            raise PolcgError("--xi must be > 0, --eta >= 0 and --workers >= 1")
+        method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme)
+        settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
+        clus = load_cluster(cluster, total_charge=charge)
+        options = RunOptions(device=device, workers=workers, workdir=str(workdir), memory_mb=memory)
+        with GEBFProgress(console) as progress:
+            result = compute_charges(clus, method, settings, fragments, options, reference == "full",
+                                     on_stage=progress.stage, on_job=progress.job)
+    except (PolcgError, ValueError) as exc:
+        fail(str(exc))
+    print_summary(console, result)
+    if json_out:
+        write_json_atomic(json_out, result.to_dict())
+        console.print(f"JSON written to {json_out}")
+    if csv_out:
+        _write_csv(csv_out, clus, result)
+        console.print(f"CSV written to {csv_out}")
+    if not result.converged:
+        fail(f"embedding charges did not converge in {max_iter} passes "
+             f"(last change {result.max_charge_change[-1]:.2e} e); results written but not converged", code=3)
+
+
+def _write_csv(path: Path, cluster, result) -> None:
+    """One row per atom: index, element, molecule, ion name, bead, charge (and the reference)."""
+    bead_of, mol_of = {}, {}
+    for m_idx, (mol, ion) in enumerate(zip(cluster.molecules, result.ions)):
+        for a in mol.atoms:
+            mol_of[a] = (m_idx, ion.name)
+        for b in mol.beads:
+            for a in b.atoms:
+                bead_of[a] = b.name
+    ref = result.reference["atom_charges"] if result.reference else None
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["atom", "element", "molecule", "ion", "bead", "charge"] + (["charge_full"] if ref else []))
+    for a, (el, q) in enumerate(zip(cluster.elements, result.atom_charges)):
+        row = [a, el, mol_of[a][0], mol_of[a][1], bead_of.get(a, ""), f"{q:.6f}"]
+        w.writerow(row + ([f"{ref[a]:.6f}"] if ref else []))
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(buf.getvalue())
+    os.replace(tmp, path)
+
+
+def main() -> None:  # pragma: no cover - entry point for `python -m polcg.cli`
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,76 @@
+"""Screen output for the CLI: progress over QM jobs and result tables (rich)."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from polcg.charges import ClusterCharges
+
+
+class GEBFProgress:
+    """A progress bar per GEBF stage (isolated fragments, each embedding pass, reference)."""
+
+    def __init__(self, console: Console):
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
+                                 transient=False)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def stage(self, name: str, njobs: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, info="")
+        self.task = self.progress.add_task(name, total=njobs, info="")
+
+    def job(self, job, result, cached: bool) -> None:
+        info = f"{job.label}: reused" if cached else f"{job.label}: {result.wall_s:.1f} s"
+        self.progress.update(self.task, advance=1, info=info)
+
+
+def print_summary(console: Console, res: ClusterCharges) -> None:
+    """Per-ion table, the mean cation/anion charges with their spread, energy and timing."""
+    console.print(_ion_table(res))
+    for label, sign in (("cations", 1), ("anions", -1)):
+        q = np.array([i.charge for i in res.ions if np.sign(i.formal_charge) == sign])
+        if len(q):
+            console.print(f"mean charge of {len(q)} {label}: {q.mean():+.4f} e  "
+                          f"(std {q.std():.4f}, range {q.min():+.4f} … {q.max():+.4f})")
+    m, g = res.method, res.gebf
+    console.print(f"GEBF energy: {res.energy_hartree:.8f} Eh   "
+                  f"({m['xc']}/{m['basis']}, {m['scheme']} charges; ζ = {g['xi_angstrom']} Å, η = {g['eta']}, "
+                  f"{g['n_subsystems']} subsystems)")
+    status = "converged" if res.converged else "NOT converged"
+    console.print(f"embedding passes: {res.iterations} ({status}; last change {res.max_charge_change[-1]:.1e} e)   "
+                  f"jobs computed {res.timing['jobs_computed']}, reused {res.timing['jobs_reused']}   "
+                  f"wall time {res.timing['wall_s']:.1f} s")
+    if res.reference:
+        r = res.reference
+        console.print(f"full cluster: E = {r['energy_hartree']:.8f} Eh; GEBF error {r['energy_error_kcal_mol']:+.3f} "
+                      f"kcal/mol; max ion charge error {r['max_ion_charge_error']:.4f} e; "
+                      f"max atom charge error {r['max_atom_charge_error']:.4f} e")
+
+
+def _ion_table(res: ClusterCharges) -> Table:
+    ref = res.reference["ion_charges"] if res.reference else None
+    table = Table(title="GEBF ion charges (e)")
+    for col in ("#", "ion", "atoms", "formal", "GEBF", *(["full", "Δ"] if ref else []), "beads"):
+        table.add_column(col, justify="left" if col in ("ion", "beads") else "right")
+    for i, ion in enumerate(res.ions):
+        beads = "  ".join(f"{b.name} {b.charge:+.3f}" for b in ion.beads)
+        cells = [str(i), ion.name, str(len(ion.atoms)), f"{ion.formal_charge:+d}", f"{ion.charge:+.4f}"]
+        if ref:
+            cells += [f"{ref[i]:+.4f}", f"{ion.charge - ref[i]:+.4f}"]
+        table.add_row(*cells, beads)
+    return table
+
+
+__all__ = ["GEBFProgress", "print_summary"]
