@@ -49,6 +49,7 @@ def charges(
     workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
     workdir: Path = typer.Option(Path("polcg_work"), help="Job store: finished QM jobs are kept and reused."),
     memory: int = typer.Option(4000, help="Memory per QM process (MB)."),
+    scf_max_cycle: int = typer.Option(100, help="Most SCF cycles per job (a damped retry follows)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write per-atom charges as CSV."),
 ) -> None:
@@ -67,11 +68,12 @@ def charges(
             raise PolcgError(f"--fragments {fragments!r}: choose pairs or ions")
         if xi <= 0 or eta < 0 or workers < 1:
             raise PolcgError("--xi must be > 0, --eta >= 0 and --workers >= 1")
-        method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme)
+        method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme,
+                            max_cycle=scf_max_cycle)
         settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
         clus = load_cluster(cluster, total_charge=charge)
         options = RunOptions(device=device, workers=workers, workdir=str(workdir), memory_mb=memory)
-        with GEBFProgress(console) as progress:
+        with GEBFProgress(errors) as progress:
             result = compute_charges(clus, method, settings, fragments, options, reference == "full",
                                      on_stage=progress.stage, on_job=progress.job)
     except (PolcgError, ValueError) as exc:

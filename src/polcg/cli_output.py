@@ -16,7 +16,7 @@ class GEBFProgress:
     def __init__(self, console: Console):
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
-                                 transient=False)
+                                 transient=False, disable=not console.is_terminal)
         self.task = None
 
     def __enter__(self):
