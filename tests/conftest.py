@@ -49,3 +49,15 @@ def separated_pairs(tmp_path):
     pairs = [nh4cl_pair(c, (1, 0.3, 0.2)) for c in centres]
     single = [write_xyz(tmp_path / f"pair{i}.xyz", p) for i, p in enumerate(pairs)]
     return write_xyz(tmp_path / "separated.xyz", sum(pairs, [])), single
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked `gpu` where no usable GPU backend is present."""
+    from polcg.qm.backends import gpu_usable
+
+    if gpu_usable():
+        return
+    skip = pytest.mark.skip(reason="no usable GPU (gpu4pyscf + CUDA device) here")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
