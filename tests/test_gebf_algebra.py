@@ -135,3 +135,15 @@ def test_gebf_is_exact_for_pairwise_additive_energy(eta):
     assert np.allclose(res.atom_charges, q, atol=1e-12)
     assert res.energy_hartree == pytest.approx(coulomb_hartree(all_xyz, q), abs=1e-8)  # jobs round charges to 1e-10 e
     assert len(res.subsystems) > 1
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_every_contact_pair_shares_a_subsystem_under_the_eta_cap(seed):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 8, size=(12, 3))
+    dist = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
+    prims = primitive_subsystems(dist, xi=3.5, eta=3)
+    assert all(len(p) <= 3 for p in prims)
+    for i, j in itertools.combinations(range(12), 2):
+        if dist[i, j] <= 3.5:
+            assert any(i in p and j in p for p in prims), (i, j)

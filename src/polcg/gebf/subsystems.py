@@ -40,8 +40,9 @@ def fragment_distances(coords_angstrom: np.ndarray, fragments: Sequence[Sequence
 def primitive_subsystems(dist_angstrom: np.ndarray, xi: float, eta: int | None = None) -> list[frozenset[int]]:
     """One subsystem per fragment i: i and every fragment within ξ Å of it (closest atoms).
 
-    With η, at most η fragments: i and its η−1 closest neighbours within ξ. Duplicates and
-    subsystems contained in another are dropped. Sorted by size (largest first), then members.
+    With η, at most η fragments: i and its η−1 closest neighbours within ξ, plus pair-centred
+    subsystems for contact pairs the cap separated. Duplicates and subsystems contained in
+    another are dropped. Sorted by size (largest first), then members.
     """
     n = dist_angstrom.shape[0]
     if eta is not None and eta < 1:
@@ -52,8 +53,31 @@ def primitive_subsystems(dist_angstrom: np.ndarray, xi: float, eta: int | None =
         if eta is not None:
             order = order[: eta - 1]
         candidates.add(frozenset([i, *map(int, order)]))
+    candidates |= contact_pair_subsystems(dist_angstrom, xi, eta, candidates)
     maximal = [s for s in candidates if not any(s < t for t in candidates)]
     return sorted(maximal, key=lambda s: (-len(s), sorted(s)))
+
+
+def contact_pair_subsystems(dist_angstrom: np.ndarray, xi: float, eta: int | None,
+                            existing: set[frozenset[int]]) -> set[frozenset[int]]:
+    """Pair-centred subsystems (after GEBF12/14): for fragments i, j within ξ that the η cap left
+    in no common subsystem, {i, j} plus the η−2 fragments closest to both (within ξ of either).
+
+    Every fragment pair in contact then shares a subsystem, so no contact is left to point charges.
+    """
+    if eta is None:
+        return set()
+    n = dist_angstrom.shape[0]
+    added: set[frozenset[int]] = set()
+    for i in range(n):
+        for j in range(i + 1, n):
+            if dist_angstrom[i, j] > xi or any(i in s and j in s for s in existing | added):
+                continue
+            reach = np.minimum(dist_angstrom[i], dist_angstrom[j])
+            order = [k for k in np.argsort(np.maximum(dist_angstrom[i], dist_angstrom[j]), kind="stable")
+                     if k not in (i, j) and reach[k] <= xi]
+            added.add(frozenset([i, j, *map(int, order[: max(eta - 2, 0)])]))
+    return added
 
 
 def intersection_closure(sets: Iterable[frozenset[int]]) -> set[frozenset[int]]:
