@@ -39,7 +39,7 @@ def charges(
     grid: int = typer.Option(3, help="PySCF DFT grid level (0-9)."),
     scheme: str = typer.Option("npa", help="Charge scheme: npa | mulliken | meta_lowdin | hirshfeld | esp."),
     xi: float = typer.Option(3.0, help="ζ: closest-atom distance (Å) that puts two fragments in one subsystem."),
-    eta: int = typer.Option(4, help="η: most fragments per subsystem (0 = no cap)."),
+    eta: int = typer.Option(3, help="η: most fragments per subsystem (0 = no cap)."),
     fragments: str = typer.Option("pairs", help="Primitive fragments: pairs (neutral ion pairs) | ions."),
     charge: int = typer.Option(0, help="Total charge of the cluster; checked against the ions' formal charges."),
     tol: float = typer.Option(1e-3, help="Convergence: largest atomic charge change between passes (e)."),

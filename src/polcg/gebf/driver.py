@@ -20,7 +20,7 @@ class GEBFSettings:
     charge tolerance (e, largest change between iterations) and the iteration cap."""
 
     xi: float = 3.0
-    eta: int | None = 4
+    eta: int | None = 3
     tol_charge: float = 1e-3
     max_iter: int = 20
 
