@@ -33,16 +33,16 @@ class ProcessExecutor:
         self.workers = max(1, int(workers))
 
     def map_unordered(self, fn: Callable, jobs: Sequence[QMJob]):
-        ctx = mp.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
-            futures = {pool.submit(fn, job): job for job in jobs}
-            try:
-                for fut in cf.as_completed(futures):
-                    yield futures[fut], fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+        pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        futures = {pool.submit(fn, job): job for job in jobs}
+        try:
+            for fut in cf.as_completed(futures):
+                yield futures[fut], fut.result()
+        except BaseException:
+            # an error or Ctrl-C: drop queued jobs and do not wait for those in flight
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
 
 def make_executor(workers: int):
