@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,6 @@ class _Runner:
     computed: int = 0
     reused: int = 0
     wall_s_qm: float = 0.0
-    results: list = field(default_factory=list)
 
     def __call__(self, jobs: Sequence[QMJob], stage: str) -> dict[str, QMResult]:
         if self.on_stage:
