@@ -81,7 +81,6 @@ assignment).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -89,12 +88,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from rdkit import Chem, RDLogger
+from rdkit.Chem import AllChem, rdDetermineBonds
 from scipy.optimize import linear_sum_assignment, minimize
 from scipy.spatial.distance import cdist
 from scipy.spatial.transform import Rotation
-
-from rdkit import Chem, RDLogger
-from rdkit.Chem import AllChem, rdDetermineBonds
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -374,7 +372,7 @@ def pack(ions_pair, npairs, rng, density=1.2, log=None):
                  [Rotation.identity() for _ in ion_list])
     model = PairModel(cl)
     scale = 1.0
-    for attempt in range(40):
+    for _attempt in range(40):
         cl.com = scale * a0 * site_arr
         placed = np.zeros(len(ion_list), bool)
         # place ions nearest the centre first
@@ -652,7 +650,7 @@ def main(argv=None):
                     help="ALPB solvent for the xTB step of every cluster, or 'none' for gas "
                          "phase (default: water for EAN, acetone for the imidazolium salts)")
     ap.add_argument("--separation", type=float, default=16.0,
-                    help="closest atom-atom distance between pairs in %s (A)" % SEPARATED)
+                    help=f"closest atom-atom distance between pairs in {SEPARATED} (A)")
     ap.add_argument("--starts", type=int, default=4,
                     help="independent starts for clusters of <= 2 ion pairs; the "
                          "lowest-energy xTB result is kept (default 4)")

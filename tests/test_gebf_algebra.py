@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from polcg.gebf.driver import GEBFSettings, run_gebf
-from polcg.gebf.energy import ANGSTROM_TO_BOHR, background_correction_hartree, gebf_energy_hartree
+from polcg.gebf.energy import background_correction_hartree, gebf_energy_hartree
 from polcg.gebf.subsystems import (
     Subsystem,
     build_subsystems,
@@ -16,6 +16,7 @@ from polcg.gebf.subsystems import (
     primitive_subsystems,
 )
 from polcg.qm.spec import MethodSpec, QMResult
+from polcg.units import ANGSTROM_TO_BOHR
 
 
 def random_family(rng, nfrag, nsets, maxsize):

@@ -14,9 +14,7 @@ from polcg.jobs import JobStore, make_executor, run_jobs
 from polcg.jobs.executors import threads_per_worker
 from polcg.qm import MethodSpec, QMJob, QMResult, RunConfig, resolve_device
 from polcg.structure.cluster import Cluster
-
-HARTREE_TO_KCAL_MOL = 627.5094740631
-AU_TO_DEBYE = 2.541746473
+from polcg.units import AU_TO_DEBYE, HARTREE_TO_KCAL_MOL
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -44,14 +43,14 @@ def charges(
     charge: int = typer.Option(0, help="Total charge of the cluster; checked against the ions' formal charges."),
     tol: float = typer.Option(1e-3, help="Convergence: largest atomic charge change between passes (e)."),
     max_iter: int = typer.Option(20, help="Most embedding passes."),
-    reference: Optional[str] = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
+    reference: str | None = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
     device: str = typer.Option("auto", help="auto | cpu | gpu."),
     workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
     workdir: Path = typer.Option(Path("polcg_work"), help="Job store: finished QM jobs are kept and reused."),
     memory: int = typer.Option(4000, help="Memory per QM process (MB)."),
     scf_max_cycle: int = typer.Option(100, help="Most SCF cycles per job (a damped retry follows)."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
-    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write per-atom charges as CSV."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write per-atom charges as CSV."),
 ) -> None:
     """GEBF atomic, ion and CG-bead charges and the GEBF energy of an ionic-liquid cluster."""
     from polcg.charges import RunOptions, compute_charges

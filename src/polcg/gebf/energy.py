@@ -19,8 +19,7 @@ import numpy as np
 from scipy.spatial.distance import pdist, squareform
 
 from polcg.gebf.subsystems import Subsystem
-
-ANGSTROM_TO_BOHR = 1.0 / 0.52917721092
+from polcg.units import ANGSTROM_TO_BOHR
 
 
 def assemble_atomic(subsystems: Sequence[Subsystem], charges: Sequence[Sequence[float]], natoms: int) -> np.ndarray:

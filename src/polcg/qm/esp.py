@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from pyscf import gto
 from pyscf.data import radii as pyscf_radii
 from pyscf.data.nist import BOHR

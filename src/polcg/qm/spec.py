@@ -129,7 +129,7 @@ class QMResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "QMResult":
+    def from_dict(cls, d: dict) -> QMResult:
         d = dict(d)
         d["charges"] = tuple(d["charges"])
         d["dipole_au"] = tuple(d["dipole_au"])

@@ -1,0 +1,19 @@
+"""Unit conversions, in one place.
+
+Structure level: Å, e, hartree. OpenMM level: nm, kJ/mol, ps, u. Names say what they convert:
+``X_TO_Y`` multiplies a value in X to give Y.
+"""
+
+#: PySCF's own value (pyscf.data.nist.BOHR, CODATA 2010), so that Å→bohr here matches what
+#: PySCF does with coordinates and embedding charges (the GEBF energy correction depends on it)
+BOHR_TO_ANGSTROM = 0.52917721092
+ANGSTROM_TO_BOHR = 1.0 / BOHR_TO_ANGSTROM
+ANGSTROM_TO_NM = 0.1
+HARTREE_TO_KCAL_MOL = 627.5094740631
+HARTREE_TO_KJ_MOL = 2625.4996394799
+KCAL_TO_KJ = 4.184
+AU_TO_DEBYE = 2.541746473
+#: atomic unit of polarizability (bohr³) in Å³
+AU_POLARIZABILITY_TO_ANGSTROM3 = BOHR_TO_ANGSTROM**3
+#: 1/(4πε₀) in kJ mol⁻¹ Å e⁻² (OpenMM's ONE_4PI_EPS0 = 138.935456 kJ mol⁻¹ nm e⁻²)
+COULOMB_KJ_MOL_ANGSTROM = 1389.35456
