@@ -74,3 +74,27 @@ def _ion_table(res: ClusterCharges) -> Table:
 
 
 __all__ = ["GEBFProgress", "print_summary"]
+
+
+def print_polarizabilities(console: Console, records: list[dict], cluster: dict | None = None) -> None:
+    """One table per ion: α (isotropic, anisotropy), then per bead V, α and the Drude parameters."""
+    for r in records:
+        where = " (in cluster)" if r.get("embedded") else ""
+        table = Table(title=f"{r['name']}{where}: α = {r['alpha_iso_angstrom3']:.3f} Å³, "
+                            f"Δα = {r['anisotropy_angstrom3']:.3f} Å³ ({r['method']['xc']}/{r['method']['basis']}, "
+                            f"{r['volumes']['scheme']} volumes)")
+        for col in ("bead", "atoms", "V (Å³)", "α (Å³)", "q_D (e)", "k_D (kJ/mol/Å²)", "m_D (u)", "Thole a"):
+            table.add_column(col, justify="left" if col == "bead" else "right")
+        for b in r["beads"]:
+            d = b["drude"]
+            table.add_row(b["name"], str(len(b["atoms"])), f"{b['volume_angstrom3']:.2f}",
+                          f"{b['alpha_angstrom3']:.3f}", f"{d['q_drude_e']:.3f}", f"{d['k_drude_kj_mol_a2']:.0f}",
+                          f"{d['drude_mass_u']:.2f}",
+                          f"{d['thole']:.2f}")
+        console.print(table)
+    if cluster:
+        line = f"Σ ions α = {cluster['sum_of_ions_alpha_iso_angstrom3']:.3f} Å³"
+        if "gebf_alpha_iso_angstrom3" in cluster:
+            line += (f"; GEBF cluster α = {cluster['gebf_alpha_iso_angstrom3']:.3f} Å³ "
+                     f"(non-additive {cluster['non_additive_alpha_iso_angstrom3']:+.3f} Å³)")
+        console.print(line)

@@ -1,0 +1,1 @@
+"""Coarse-grained models: Drude/Thole parameters, CG models and their builders."""
