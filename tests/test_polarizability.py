@@ -61,8 +61,7 @@ def test_ion_polarizability_origin_independent_and_rotation_covariant():
 
 # Static electronic polarizabilities from dipole oscillator strength distributions (a.u.):
 # H2O 9.64, NH3 14.56, CH4 17.27 (Zeiss & Meath; the values used in DFT benchmarks of α).
-# PBE0/aug-cc-pVDZ (our default level) is expected a few % low (aug-cc-pVDZ lacks the second
-# diffuse shell): within 7 %.
+# PBE0/def2-SVPD (our default level) comes out 3-9 % low (a double-zeta basis): within 10 %.
 @pytest.mark.parametrize("atom, expt", [
     (WATER, 9.64),
     ("N 0 0 0.1162; H 0 0.9377 -0.2711; H 0.8121 -0.4689 -0.2711; H -0.8121 -0.4689 -0.2711", 14.56),
@@ -70,10 +69,12 @@ def test_ion_polarizability_origin_independent_and_rotation_covariant():
      "H 0.6291 -0.6291 -0.6291", 17.27),
 ])
 def test_small_molecule_polarizability_against_experiment(atom, expt):
-    mol = gto.M(atom=atom, basis="aug-cc-pvdz", verbose=0)
-    mf = converged(dft.RKS(mol, xc="PBE0").density_fit(auxbasis="aug-cc-pvdz-jkfit"))
+    from polcg.polarizabilities import POLARIZABILITY_METHOD as m
+
+    mol = gto.M(atom=atom, basis=m.basis, verbose=0)
+    mf = converged(dft.RKS(mol, xc=m.xc).density_fit(auxbasis=m.auxbasis))
     alpha = isotropic(analytic_polarizability(mf))
-    assert abs(alpha - expt) / expt < 0.07, alpha
+    assert abs(alpha - expt) / expt < 0.10, alpha
 
 
 def test_anisotropy_invariant():
@@ -201,3 +202,27 @@ def test_cli_json(tmp_path):
     rec = doc["ions"][0]
     assert rec["name"] == "NO3" and rec["beads"][0]["alpha_angstrom3"] == pytest.approx(rec["alpha_iso_angstrom3"])
     assert rec["provenance"]["versions"]["pyscf"]
+
+
+def test_cli_in_cluster_with_charges_json(tmp_path):
+    """`polcg charges --json` feeds `polcg polarizability --in-cluster`; a charges file made for
+    another structure is refused."""
+    from conftest import nh4cl_pair
+
+    cluster = write_xyz(tmp_path / "two.xyz", nh4cl_pair([0, 0, 0]) + nh4cl_pair([0, 0, 9.0], (0, 1, 0)))
+    charges = tmp_path / "charges.json"
+    fast = ["--xc", "HF", "--basis", "sto-3g", "--auxbasis", "def2-universal-jkfit"]
+    r = cli.invoke(app, ["charges", str(cluster), *fast, "--scheme", "mulliken", "--json", str(charges),
+                         "--workdir", str(tmp_path / "w")])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "pol.json"
+    r = cli.invoke(app, ["polarizability", str(cluster), "--in-cluster", "--charges", str(charges), "--xc", "HF",
+                         "--basis", "6-31+G", "--volumes", "hirshfeld", "--json", str(out),
+                         "--workdir", str(tmp_path / "w")])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert len(doc["ions"]) == 4 and all(i["in_cluster"]["embedded"] for i in doc["ions"])
+    assert doc["cluster"]["gebf"]["n_subsystems"] >= 2
+    other = write_xyz(tmp_path / "other.xyz", nh4cl_pair([0, 0, 0]) + nh4cl_pair([0, 0, 9.5], (0, 1, 0)))
+    one_line_error(cli.invoke(app, ["polarizability", str(other), "--in-cluster", "--charges", str(charges)]),
+                   "charges.json")

@@ -5,7 +5,7 @@
 
 Geometry: the recorded one when `<Ion>.json` exists (so a rerun reproduces the numbers),
 else RDKit ETKDGv3 + GFN2-xTB gas-phase relaxation (needs tblite: `pip install 'polcg[xtb]'`).
-Method: the `polcg polarizability` defaults (PBE0/aug-cc-pVDZ, CPKS α, QTAIM volumes at
+Method: the `polcg polarizability` defaults (PBE0/def2-SVPD, CPKS α, QTAIM volumes at
 ρ ≥ 0.001 a.u. on a 0.1 Å grid, k_D 4184 kJ/mol/Å², m_D 0.4 u, Thole 2.6). Each record is
 exactly what `polcg polarizability ION --json` writes for that ion, plus the command.
 """

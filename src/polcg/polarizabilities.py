@@ -24,8 +24,9 @@ from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Bead
 from polcg.units import AU_POLARIZABILITY_TO_ANGSTROM3
 
-#: default level for polarizabilities: a hybrid functional with diffuse functions (see docs)
-POLARIZABILITY_METHOD = MethodSpec(xc="PBE0", basis="aug-cc-pVDZ", auxbasis="aug-cc-pvdz-jkfit", grid_level=3)
+#: default level for polarizabilities: a hybrid functional and the property-optimised diffuse
+#: basis def2-SVPD (Rappoport & Furche, JCP 2010, 133, 134105); see docs/polarizability.md
+POLARIZABILITY_METHOD = MethodSpec(xc="PBE0", basis="def2-SVPD", auxbasis="def2-universal-jkfit", grid_level=3)
 VOLUME_SCHEMES = ("qtaim", "hirshfeld")
 ROUTES = ("analytic", "finite_field")
 CACHE_VERSION = 1

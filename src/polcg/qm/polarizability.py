@@ -51,6 +51,8 @@ def analytic_polarizability(mf, *, tol: float = 1e-9, max_cycle: int = 100) -> n
         raise QMError("analytic polarizability is for closed-shell restricted SCF; use the finite-field route")
     c, occ = np.asarray(mf.mo_coeff), mo_occ > 0
     orbo, orbv = c[:, occ], c[:, ~occ]
+    if orbv.shape[1] == 0:
+        raise QMError(f"basis {mf.mol.basis!r} leaves no virtual orbitals: it cannot describe polarization")
     h1 = np.einsum("xpq,pa,qi->xai", dipole_integrals(mf.mol), orbv, orbo)
     vresp = mf.gen_response(hermi=1)
 
