@@ -226,3 +226,38 @@ def test_cli_in_cluster_with_charges_json(tmp_path):
     other = write_xyz(tmp_path / "other.xyz", nh4cl_pair([0, 0, 0]) + nh4cl_pair([0, 0, 9.5], (0, 1, 0)))
     one_line_error(cli.invoke(app, ["polarizability", str(other), "--in-cluster", "--charges", str(charges)]),
                    "charges.json")
+
+
+def _rerun_shipped(name, tmp_path):
+    from polcg.polarizabilities import load_shipped
+
+    shipped = load_shipped(name)
+    assert shipped is not None, f"no shipped record for {name}"
+    rerun = ion_polarizability(ion_from_library(name), workdir=tmp_path).to_dict()
+    assert rerun["coords_angstrom"] == [list(x) for x in shipped["coords_angstrom"]] or np.allclose(
+        rerun["coords_angstrom"], shipped["coords_angstrom"], atol=1e-8)
+    assert rerun["alpha_iso_angstrom3"] == pytest.approx(shipped["alpha_iso_angstrom3"], rel=1e-6)
+    for b, s in zip(rerun["beads"], shipped["beads"]):
+        assert b["alpha_angstrom3"] == pytest.approx(s["alpha_angstrom3"], rel=1e-4)
+        assert b["drude"]["q_drude_e"] == pytest.approx(s["drude"]["q_drude_e"], rel=1e-4)
+
+
+def test_shipped_chloride_reproduces(tmp_path):
+    """Rerunning the recorded job (default method, recorded geometry) gives the shipped numbers."""
+    _rerun_shipped("Cl", tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["BF4", "NO3", "PF6", "EtNH3", "C1mim", "C2mim", "C4mim", "DCA", "TFSI", "Br"])
+def test_shipped_ions_reproduce(name, tmp_path):
+    _rerun_shipped(name, tmp_path)
+
+
+def test_shipped_bead_polarizabilities_cover_the_library():
+    from polcg.fragments import load_library
+    from polcg.polarizabilities import bead_polarizabilities
+
+    for entry in load_library():
+        alphas = bead_polarizabilities(entry.name)
+        assert set(alphas) == {b.name for b in entry.beads}
+        assert all(a > 0 for a in alphas.values())
