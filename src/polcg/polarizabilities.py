@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.cg.drude import DrudeSettings, drude_parameters
-from polcg.errors import InputError, QMError
+from polcg.errors import InputError
 from polcg.jobs.store import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Bead
@@ -119,8 +119,8 @@ def compute_qm(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, confi
     from pyscf.gto import charge as atomic_number
 
     from polcg.qm.aim import hirshfeld_volumes, qtaim_volumes
-    from polcg.qm.polarizability import analytic_polarizability, finite_field_polarizability
-    from polcg.qm.pyscf_backend import build_mol, build_scf, versions
+    from polcg.qm.polarizability import analytic_polarizability, converged_scf, finite_field_polarizability
+    from polcg.qm.pyscf_backend import versions
 
     nelec = sum(atomic_number(el) for el in ion.elements) - ion.charge
     if nelec % 2:
@@ -128,11 +128,8 @@ def compute_qm(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, confi
                          "the structure cannot carry this charge as an ion")
     job = _job(ion, method)
     t0 = time.perf_counter()
-    mol = build_mol(job, config)
-    mf = build_scf(mol, job)
-    mf.kernel()
-    if not mf.converged:
-        raise QMError(f"{ion.name}: SCF did not converge")
+    mf = converged_scf(job, config)
+    mol = mf.mol
     t1 = time.perf_counter()
     alpha = analytic_polarizability(mf) if route == "analytic" else finite_field_polarizability(mf)
     t2 = time.perf_counter()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from polcg.errors import InputError, QMError
+from polcg.errors import InputError
 from polcg.jobs.store import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Cluster
@@ -55,19 +55,13 @@ def read_charges_json(path: str | Path, cluster: Cluster) -> np.ndarray:
 
 def job_alpha_au(job: QMJob, config: RunConfig, workdir: str | Path | None) -> np.ndarray:
     """Analytic α (bohr³) of one QM job, cached as workdir/polarizability/alpha-<key>.json."""
-    from polcg.qm.polarizability import analytic_polarizability
-    from polcg.qm.pyscf_backend import build_mol, build_scf
+    from polcg.qm.polarizability import analytic_polarizability, converged_scf
 
     path = None if workdir is None else Path(workdir) / "polarizability" / f"alpha-{job.key()}.json"
     if path is not None and path.exists():
         return np.asarray(json.loads(path.read_text())["alpha_au"])
     t0 = time.perf_counter()
-    mol = build_mol(job, config)
-    mf = build_scf(mol, job)
-    mf.kernel()
-    if not mf.converged:
-        raise QMError(f"SCF did not converge for {job.label}")
-    alpha = analytic_polarizability(mf)
+    alpha = analytic_polarizability(converged_scf(job, config))
     if path is not None:
         write_json_atomic(path, {"job": job.to_dict(), "alpha_au": alpha.tolist(), "wall_s": time.perf_counter() - t0})
     return alpha

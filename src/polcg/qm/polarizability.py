@@ -29,6 +29,17 @@ from polcg.errors import QMError
 FIELD_AU = 1e-3
 
 
+def converged_scf(job, config):
+    """Build and run the SCF of a QMJob (PySCF); QMError when it does not converge."""
+    from polcg.qm.pyscf_backend import build_mol, build_scf
+
+    mf = build_scf(build_mol(job, config), job)
+    mf.kernel()
+    if not mf.converged:
+        raise QMError(f"SCF did not converge for {job.label or job.key()[:12]}")
+    return mf
+
+
 def _origin(mol) -> np.ndarray:
     z = mol.atom_charges()
     return z @ mol.atom_coords() / z.sum()
