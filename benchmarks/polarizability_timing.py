@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.jobs.store import write_json_atomic
-from polcg.polarizabilities import POLARIZABILITY_METHOD, _job, ion_from_library
+from polcg.polarizabilities import POLARIZABILITY_METHOD, ion_from_library, ion_job
 from polcg.qm import MethodSpec, RunConfig
 from polcg.qm.aim import hirshfeld_volumes, qtaim_volumes
 from polcg.qm.polarizability import analytic_polarizability, isotropic
@@ -46,7 +46,7 @@ def timed(fn, *args, **kwargs):
 
 def one_ion(name: str, method: MethodSpec, spacings: list[float]) -> dict:
     ion = ion_from_library(name)
-    job = _job(ion, method)
+    job = ion_job(ion, method)
     mol = build_mol(job, RunConfig())
     mf = build_scf(mol, job)
     _, t_scf = timed(mf.kernel)

@@ -234,8 +234,7 @@ def _rerun_shipped(name, tmp_path):
     shipped = load_shipped(name)
     assert shipped is not None, f"no shipped record for {name}"
     rerun = ion_polarizability(ion_from_library(name), workdir=tmp_path).to_dict()
-    assert rerun["coords_angstrom"] == [list(x) for x in shipped["coords_angstrom"]] or np.allclose(
-        rerun["coords_angstrom"], shipped["coords_angstrom"], atol=1e-8)
+    np.testing.assert_allclose(rerun["coords_angstrom"], shipped["coords_angstrom"], atol=1e-8)
     assert rerun["alpha_iso_angstrom3"] == pytest.approx(shipped["alpha_iso_angstrom3"], rel=1e-6)
     for b, s in zip(rerun["beads"], shipped["beads"]):
         assert b["alpha_angstrom3"] == pytest.approx(s["alpha_angstrom3"], rel=1e-4)

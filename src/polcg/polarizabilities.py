@@ -12,7 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,6 @@ class IonPolarizability:
     provenance: dict
     warnings: tuple[str, ...] = ()
     embedded: bool = False
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,7 +125,7 @@ def compute_qm(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, confi
     if nelec % 2:
         raise InputError(f"{ion.name}: {nelec} electrons at charge {ion.charge:+d}: not a closed shell; "
                          "the structure cannot carry this charge as an ion")
-    job = _job(ion, method)
+    job = ion_job(ion, method)
     t0 = time.perf_counter()
     mf = converged_scf(job, config)
     mol = mf.mol
@@ -149,13 +148,13 @@ def compute_qm(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, confi
     )
 
 
-def _job(ion: IonInput, method: MethodSpec) -> QMJob:
+def ion_job(ion: IonInput, method: MethodSpec) -> QMJob:
     return QMJob.build(ion.elements, ion.coords_angstrom, ion.charge, method,
                        bg_coords=ion.bg_coords_angstrom or None, bg_charges=ion.bg_charges or None, label=ion.name)
 
 
 def cache_key(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, route: str) -> str:
-    payload = {"v": CACHE_VERSION, "job": _job(ion, method).key(), "volumes": asdict(volumes), "route": route}
+    payload = {"v": CACHE_VERSION, "job": ion_job(ion, method).key(), "volumes": asdict(volumes), "route": route}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -281,7 +280,7 @@ def ion_from_library(name: str, optimizer: str = "auto", library=None) -> IonInp
         elements, coords = ion_geometry(lib[name], opt)
         source = f"built from SMILES ({'RDKit ETKDGv3 + MMFF94/UFF' if opt == 'ff' else 'RDKit + GFN2-xTB'})"
     mol = perceive(elements, coords, library=lib, source=name).molecules
-    return _ion_input(mol[0], elements, coords, source)
+    return ion_input(mol[0], elements, coords, source)
 
 
 def ion_from_file(path: str | Path, ion: str | None = None, charge: int | None = None) -> IonInput:
@@ -297,10 +296,11 @@ def ion_from_file(path: str | Path, ion: str | None = None, charge: int | None =
         raise InputError(f"{path}: the structure is {mol.name}, not the library ion {ion}")
     if charge is not None and charge != mol.formal_charge:
         raise InputError(f"{path}: {mol.name} carries formal charge {mol.formal_charge:+d}, not --charge {charge:+d}")
-    return _ion_input(mol, cluster.elements, cluster.coords_angstrom, f"{path} (sha256 {cluster.sha256[:12]})")
+    return ion_input(mol, cluster.elements, cluster.coords_angstrom, f"{path} (sha256 {cluster.sha256[:12]})")
 
 
-def _ion_input(mol, elements, coords, source: str, bg_coords=(), bg_charges=()) -> IonInput:
+def ion_input(mol, elements, coords, source: str, bg_coords=(), bg_charges=()) -> IonInput:
+    """An `IonInput` for a perceived molecule of a structure, optionally embedded in point charges (Å, e)."""
     idx = list(mol.atoms)
     local = {a: i for i, a in enumerate(idx)}
     beads = tuple(Bead(b.name, tuple(local[a] for a in b.atoms)) for b in mol.beads)

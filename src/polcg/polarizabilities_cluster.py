@@ -92,7 +92,7 @@ def cluster_polarizabilities(cluster: Cluster, atom_charges: np.ndarray, method:
                              config: RunConfig, workdir=None, xi: float = 3.0, eta: int | None = 3,
                              subsystems: bool = True, on_job=None) -> ClusterPolarizability:
     """Per-ion embedded and gas-phase α (with bead split), and the GEBF cluster α."""
-    from polcg.polarizabilities import _ion_input, ion_polarizability
+    from polcg.polarizabilities import ion_input, ion_polarizability
     from polcg.qm.polarizability import isotropic
 
     q = np.asarray(atom_charges, dtype=float)
@@ -101,8 +101,8 @@ def cluster_polarizabilities(cluster: Cluster, atom_charges: np.ndarray, method:
     for k, mol in enumerate(cluster.molecules):
         outside = np.setdiff1d(np.arange(cluster.natoms), mol.atoms)
         label = f"{mol.name}#{k}"
-        emb = _ion_input(mol, cluster.elements, coords, f"{cluster.source} {label}", coords[outside], q[outside])
-        gas = _ion_input(mol, cluster.elements, coords, f"{cluster.source} {label}")
+        emb = ion_input(mol, cluster.elements, coords, f"{cluster.source} {label}", coords[outside], q[outside])
+        gas = ion_input(mol, cluster.elements, coords, f"{cluster.source} {label}")
         r_emb = ion_polarizability(emb, method, volumes, drude, config, workdir=workdir)
         r_gas = ion_polarizability(gas, method, volumes, drude, config, workdir=workdir)
         alpha_sum += np.asarray(r_emb.alpha_tensor_angstrom3)
