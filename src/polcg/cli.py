@@ -19,6 +19,11 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 
+from polcg.cli_model import model_app  # noqa: E402
+
+app.add_typer(model_app, name="model")
+
+
 @app.callback()
 def _main() -> None:
     """polcg: GEBF cluster charges → CG models → simulations."""

@@ -1,0 +1,156 @@
+"""The OpenMM System of a CG model in a box: the reference every export is checked against.
+
+Force groups: 0 bonded terms, 1 NonbondedForce (LJ + Coulomb), 2 DrudeForce (springs and the
+Thole-screened intramolecular dipole pairs), 3 intermolecular Thole (CustomNonbondedForce).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import openmm
+from openmm import app, unit
+
+from polcg.cg.model import CGModel
+from polcg.errors import InputError
+from polcg.md.layout import COULOMB_KJ_MOL_NM, Particle, bead_index, molecule_order, molecule_slices
+from polcg.md.packing import Configuration
+
+GROUP_BONDED, GROUP_NONBONDED, GROUP_DRUDE, GROUP_THOLE = 0, 1, 2, 3
+
+#: T(r) − 1 for the intermolecular dipole pairs (the Coulomb part is in NonbondedForce)
+THOLE_EXPRESSION = (
+    "ONE_4PI_EPS0*qd1*qd2*(-(1+0.5*u)*exp(-u))/r; u = a12*r/(alpha1*alpha2)^(1/6); a12 = 0.5*(a1+a2)"
+)
+
+
+def build_system(model: CGModel, config: Configuration) -> tuple[openmm.System, app.Topology]:
+    """OpenMM System and Topology of `config` (particles in `particles()` order)."""
+    if 2.0 * model.nonbonded.cutoff_nm >= min(config.box_nm):
+        raise InputError(f"cutoff {model.nonbonded.cutoff_nm} nm is not below half the box "
+                         f"({min(config.box_nm):.3f} nm): use more pairs or a shorter cutoff")
+    parts = config.particles(model)
+    system = openmm.System()
+    for p in parts:
+        system.addParticle(p.mass_u)
+    a, b, c = config.box_nm
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(a, 0, 0), openmm.Vec3(0, b, 0), openmm.Vec3(0, 0, c))
+    slices = molecule_slices(parts)
+    mols = molecule_order(model, config.composition)
+    _bonded(system, model, parts, slices, mols)
+    _nonbonded(system, model, parts, slices)
+    if model.drude is not None:
+        _drude(system, model, parts, slices)
+    return system, _topology(parts, slices, config.box_nm)
+
+
+def _bonded(system, model, parts, slices, mols) -> None:
+    bonds, angles = openmm.HarmonicBondForce(), openmm.HarmonicAngleForce()
+    cos2 = openmm.CustomAngleForce("0.5*k*(cos(theta)-cos0)^2")
+    cos2.addPerAngleParameter("k")
+    cos2.addPerAngleParameter("cos0")
+    torsions = openmm.PeriodicTorsionForce()
+    for sl, mol in zip(slices, mols):
+        ix = bead_index(parts, sl)
+        for t in mol.bonds:
+            bonds.addBond(ix[t.i], ix[t.j], t.r0_nm, t.k_kj_mol_nm2)
+        for t in mol.constraints:
+            system.addConstraint(ix[t.i], ix[t.j], t.r0_nm)
+        for t in mol.angles:
+            if t.form == "cosine_squared":
+                cos2.addAngle(ix[t.i], ix[t.j], ix[t.k], [t.k_kj_mol, math.cos(math.radians(t.theta0_deg))])
+            else:
+                angles.addAngle(ix[t.i], ix[t.j], ix[t.k], math.radians(t.theta0_deg), t.k_kj_mol)
+        for t in mol.dihedrals:
+            torsions.addTorsion(ix[t.i], ix[t.j], ix[t.k], ix[t.l], t.periodicity, math.radians(t.phi0_deg), t.k_kj_mol)
+    for force, n in ((bonds, bonds.getNumBonds()), (angles, angles.getNumAngles()),
+                     (cos2, cos2.getNumAngles()), (torsions, torsions.getNumTorsions())):
+        if n:
+            force.setForceGroup(GROUP_BONDED)
+            system.addForce(force)
+
+
+def _nonbonded(system, model, parts: list[Particle], slices) -> None:
+    nb = model.nonbonded
+    force = openmm.NonbondedForce()
+    force.setNonbondedMethod(openmm.NonbondedForce.PME if nb.coulomb == "pme" else openmm.NonbondedForce.Ewald)
+    force.setCutoffDistance(nb.cutoff_nm)
+    force.setEwaldErrorTolerance(nb.ewald_tolerance)
+    force.setUseDispersionCorrection(nb.dispersion_correction)
+    force.setUseSwitchingFunction(False)
+    for p in parts:
+        if p.is_drude:
+            force.addParticle(p.charge_e, 1.0, 0.0)
+        else:
+            bt = model.bead_type(p.type_name)
+            force.addParticle(p.charge_e, bt.sigma_nm if bt.sigma_nm > 0 else 1.0, bt.epsilon_kj_mol)
+    for sl in slices:
+        for i, j in itertools.combinations(sl, 2):
+            force.addException(i, j, 0.0, 1.0, 0.0)
+    force.setForceGroup(GROUP_NONBONDED)
+    system.addForce(force)
+
+
+def _drude(system, model, parts: list[Particle], slices) -> None:
+    drude = openmm.DrudeForce()
+    for i, p in enumerate(parts):
+        if p.is_drude:
+            alpha = model.bead_type(parts[i - 1].type_name).alpha_nm3
+            drude.addParticle(i, i - 1, -1, -1, -1, p.charge_e, alpha, 1.0, 1.0)
+    index = {drude.getParticleParameters(k)[0]: k for k in range(drude.getNumParticles())}
+    for sl in slices:
+        ds = [i for i in sl if parts[i].is_drude]
+        for i, j in itertools.combinations(ds, 2):
+            a = 0.5 * (_thole(model, parts[i]) + _thole(model, parts[j]))
+            drude.addScreenedPair(index[i], index[j], a)
+    drude.setUsesPeriodicBoundaryConditions(True)
+    drude.setForceGroup(GROUP_DRUDE)
+    system.addForce(drude)
+    if model.drude.intermolecular_thole:
+        system.addForce(_intermolecular_thole(model, parts, slices))
+
+
+def _thole(model: CGModel, drude: Particle) -> float:
+    return model.bead_type(drude.type_name[1:]).thole
+
+
+def _intermolecular_thole(model, parts: list[Particle], slices) -> openmm.CustomNonbondedForce:
+    """Thole screening between dipoles of different molecules (CL&Pol / LAMMPS `pair thole`)."""
+    force = openmm.CustomNonbondedForce(THOLE_EXPRESSION)
+    force.addGlobalParameter("ONE_4PI_EPS0", COULOMB_KJ_MOL_NM)
+    for name in ("qd", "alpha", "a"):
+        force.addPerParticleParameter(name)
+    polar = []
+    for i, p in enumerate(parts):
+        if p.is_drude:
+            params = [p.charge_e, model.bead_type(p.type_name[1:]).alpha_nm3, _thole(model, p)]
+        elif i + 1 < len(parts) and parts[i + 1].is_drude:
+            q, alpha, a = -parts[i + 1].charge_e, model.bead_type(p.type_name).alpha_nm3, _thole(model, parts[i + 1])
+            params = [q, alpha, a]
+        else:
+            force.addParticle([0.0, 1.0, 1.0])
+            continue
+        force.addParticle(params)
+        polar.append(i)
+    for sl in slices:
+        for i, j in itertools.combinations(sl, 2):
+            force.addExclusion(i, j)
+    force.addInteractionGroup(polar, polar)
+    force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
+    force.setCutoffDistance(model.nonbonded.cutoff_nm)
+    force.setUseLongRangeCorrection(False)
+    force.setForceGroup(GROUP_THOLE)
+    return force
+
+
+def _topology(parts: list[Particle], slices, box_nm) -> app.Topology:
+    top = app.Topology()
+    chain = top.addChain()
+    for sl in slices:
+        res = top.addResidue(parts[sl[0]].mol_type[:4], chain)
+        for i in sl:
+            top.addAtom(parts[i].type_name, None, res)
+    top.setPeriodicBoxVectors(np.diag(box_nm) * unit.nanometer)
+    return top

@@ -1,0 +1,235 @@
+"""CG models: library parameters, VaCG screening, Drude α, Thole screening, model files, bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import openmm
+import pytest
+from typer.testing import CliRunner
+
+from polcg.cg.builders import IonsSpec, build_drude, build_vacg
+from polcg.cg.drude import drude_charge, thole_screening
+from polcg.cg.model import CGModel, Epsilon
+from polcg.cli import app
+from polcg.errors import InputError
+from polcg.md.layout import COULOMB_KJ_MOL_NM, Composition, particles
+from polcg.md.packing import lattice_box
+from polcg.md.system import GROUP_DRUDE, build_system
+from polcg.polarizabilities import bead_polarizabilities
+
+RM = IonsSpec("C4mim", "PF6")
+
+
+def _energy(system, pos, groups=-1) -> float:
+    ctx = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    ctx.setPositions(pos)
+    return ctx.getState(getEnergy=True, groups=groups).getPotentialEnergy().value_in_unit(
+        openmm.unit.kilojoule_per_mole)
+
+
+def _coulomb(system, pos, keep) -> float:
+    """Coulomb energy with only the charges of particles in `keep` (others zeroed), LJ off."""
+    s = copy.deepcopy(system)
+    nb = next(f for f in s.getForces() if isinstance(f, openmm.NonbondedForce))
+    nb.setUseDispersionCorrection(False)
+    for i in range(nb.getNumParticles()):
+        q, sig, _ = nb.getParticleParameters(i)
+        nb.setParticleParameters(i, q if i in keep else 0.0, sig, 0.0)
+    return _energy(s, pos, {1})
+
+
+def test_rm_library_parameters_and_rigid_geometry():
+    model = build_vacg(RM, water=None)
+    cat = model.role("cation")
+    assert cat.base == "roy-maroncelli" and "Roy" in cat.citation
+    # rigid cation: the three constraints reproduce the published site distances (Å → nm)
+    xyz = {"IM": (0, -0.527, 1.365), "ME": (0, 1.641, 2.987), "BU": (0, 0.187, -2.389)}
+    for c in cat.constraints:
+        a, b = np.array(xyz[cat.beads[c.i]]), np.array(xyz[cat.beads[c.j]])
+        assert c.r0_nm == pytest.approx(np.linalg.norm(a - b) / 10, abs=1e-12)
+    assert len(cat.constraints) == 3
+    charges = [model.bead_type(b).charge_e for m in model.molecules for b in m.beads]
+    assert sum(charges) == pytest.approx(0.0, abs=1e-12)
+    assert model.provenance["charges"]["source"].startswith("library default")
+
+
+def test_vacg_coulomb_scales_exactly_by_group():
+    base = build_vacg(RM, eps_il=Epsilon(value=1.0), eps_w=Epsilon(value=1.0))
+    scaled = build_vacg(RM, eps_il=Epsilon(value=1.7), eps_w=Epsilon(value=2.5))
+    comp = Composition(40, 20)
+    config = lattice_box(base, comp, density_g_cm3=0.6, seed=3)
+    parts = particles(base, comp)
+    ions = {i for i, p in enumerate(parts) if p.role != "water"}
+    water = {i for i, p in enumerate(parts) if p.role == "water"}
+    out = {}
+    for name, model in (("base", base), ("scaled", scaled)):
+        system, _ = build_system(model, config)
+        e_ii = _coulomb(system, config.positions_nm, ions)
+        e_ww = _coulomb(system, config.positions_nm, water)
+        e_all = _coulomb(system, config.positions_nm, ions | water)
+        out[name] = (e_ii, e_ww, e_all - e_ii - e_ww)
+    for got, ref, factor in zip(out["scaled"], out["base"], (1 / 1.7, 1 / 2.5, 1 / math.sqrt(1.7 * 2.5))):
+        assert abs(ref) > 1.0
+        assert got == pytest.approx(ref * factor, rel=1e-9)
+
+
+def test_epsilon_of_water_fraction():
+    eps = Epsilon(form="polynomial", coefficients=(1.0, 2.0, 3.0))
+    assert eps.at(0.5) == pytest.approx(1 + 1 + 0.75)
+    with pytest.raises(InputError):
+        Epsilon(form="polynomial", coefficients=(1.0, -2.0)).at(1.0)
+
+
+def test_drude_parameters_from_shipped_polarizabilities():
+    model = build_drude(RM)
+    alphas = bead_polarizabilities("C4mim")
+    k_a2 = model.drude.k_drude_kj_mol_nm2 / 100.0
+    parts = particles(model, Composition(1))
+    drudes = [p for p in parts if p.is_drude]
+    assert len(drudes) == 4  # IM, ME, BU, PF6
+    im = next(p for p in drudes if p.type_name == "DIM")
+    assert im.charge_e == pytest.approx(drude_charge(alphas["IM"], k_a2), rel=1e-12)
+    # core + Drude keep the bead's charge and mass
+    core = parts[parts.index(im) - 1]
+    assert core.charge_e + im.charge_e == pytest.approx(model.bead_type("IM").charge_e, abs=1e-12)
+    assert core.mass_u + im.mass_u == pytest.approx(67.07)
+
+
+def test_induced_dipole_in_uniform_field_is_alpha_e():
+    """Minimise the Drude of PF6⁻ in a uniform field: μ = q_D d = α E (4πε₀ units)."""
+    model = build_drude(RM)
+    config = lattice_box(model, Composition(1), density_g_cm3=0.01)
+    system, _ = build_system(model, config)
+    parts = particles(model, Composition(1))
+    nb = next(f for f in system.getForces() if isinstance(f, openmm.NonbondedForce))
+    for i in range(nb.getNumParticles()):
+        nb.setParticleParameters(i, 0.0, 1.0, 0.0)
+    field = np.array([120.0, -45.0, 60.0])  # kJ mol⁻¹ nm⁻¹ e⁻¹
+    ext = openmm.CustomExternalForce("-q*(Ex*x+Ey*y+Ez*z)")
+    for name in ("q", "Ex", "Ey", "Ez"):
+        ext.addPerParticleParameter(name)
+    d_index = next(i for i, p in enumerate(parts) if p.type_name == "DPF6")
+    ext.addParticle(d_index, [parts[d_index].charge_e, *field])
+    system.addForce(ext)
+    for i, p in enumerate(parts):
+        if not p.is_drude:
+            system.setParticleMass(i, 0.0)
+    ctx = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    ctx.setPositions(config.positions_nm)
+    openmm.LocalEnergyMinimizer.minimize(ctx, 1e-6, 10000)
+    pos = ctx.getState(getPositions=True).getPositions(asNumpy=True)._value
+    mu = parts[d_index].charge_e * (pos[d_index] - pos[d_index - 1])
+    alpha = model.bead_type("PF6").alpha_nm3
+    np.testing.assert_allclose(mu, alpha * field / COULOMB_KJ_MOL_NM, rtol=1e-5)
+
+
+def _thole_reference(parts, pos, model, mol) -> float:
+    """Σ over intramolecular dipole pairs of the four ±q_D charge pairs, screened by DESIGN's T(r)."""
+    idx = [i for i in mol if parts[i].is_drude]
+    e = 0.0
+    for n, i in enumerate(idx):
+        for j in idx[n + 1:]:
+            ai = model.bead_type(parts[i].type_name[1:]).alpha_nm3 * 1e3
+            aj = model.bead_type(parts[j].type_name[1:]).alpha_nm3 * 1e3
+            for pi, qi in ((i, parts[i].charge_e), (i - 1, -parts[i].charge_e)):
+                for pj, qj in ((j, parts[j].charge_e), (j - 1, -parts[j].charge_e)):
+                    r = np.linalg.norm(pos[pi] - pos[pj]) * 10.0  # Å
+                    e += COULOMB_KJ_MOL_NM * 10.0 * qi * qj / r * thole_screening(r, ai, aj, 2.6)
+    return e
+
+
+@pytest.mark.parametrize("scale", [0.6, 1.0, 1.8, 3.0])
+def test_thole_screened_pairs_match_design_formula(scale):
+    model = build_drude(RM, thole=2.6)
+    config = lattice_box(model, Composition(1), density_g_cm3=0.01, drude_offset_nm=0.01, seed=5)
+    parts = particles(model, Composition(1))
+    cation = range(0, 6)
+    pos = config.positions_nm.copy()
+    centre = pos[list(cation)].mean(axis=0)
+    pos[list(cation)] = centre + (pos[list(cation)] - centre) * scale
+    system, _ = build_system(model, config)
+    springs = copy.deepcopy(system)
+    drude = next(f for f in springs.getForces() if isinstance(f, openmm.DrudeForce))
+    for k in range(drude.getNumScreenedPairs()):
+        i, j, _ = drude.getScreenedPairParameters(k)
+        drude.setScreenedPairParameters(k, i, j, 0.0)
+    e_thole = _energy(system, pos, {GROUP_DRUDE}) - _energy(springs, pos, {GROUP_DRUDE})
+    assert e_thole == pytest.approx(_thole_reference(parts, pos, model, cation), rel=1e-6)
+
+
+def test_model_file_round_trip(tmp_path):
+    model = build_drude(RM, intermolecular_thole=True)
+    path = model.save(tmp_path)
+    again = CGModel.load(tmp_path)
+    assert again == model and again.sha256() == model.sha256()
+    assert json.loads(path.read_text())["model_sha256"] == model.sha256()
+
+
+def _charges_json(path, ions) -> str:
+    path.write_text(json.dumps({"ions": ions}))
+    return str(path)
+
+
+def test_gebf_charges_are_averaged_per_bead(tmp_path):
+    ions = [{"name": "C4mim", "beads": [{"name": "IM", "charge": q1}, {"name": "ME", "charge": 0.1},
+                                        {"name": "BU", "charge": 0.2}]} for q1 in (0.55, 0.65)]
+    ions += [{"name": "PF6", "beads": [{"name": "PF6", "charge": -0.9}]}] * 2
+    model = build_vacg(RM, charges=_charges_json(tmp_path / "q.json", ions))
+    im = model.bead_type("IM")
+    assert im.charge_e == pytest.approx(0.6) and im.charge_spread_e == pytest.approx(0.05)
+    assert im.charge_samples == 2
+    assert model.provenance["charges"]["sha256"]
+
+
+def _cli(args):
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+def test_bad_input_one_line_errors(tmp_path):
+    # charges JSON of other ions
+    other = _charges_json(tmp_path / "cl.json", [{"name": "Cl", "beads": [{"name": "CL", "charge": -0.8}]}])
+    code, out = _cli(["model", "build", "--kind", "vacg", "--cation", "C4mim", "--anion", "PF6",
+                      "--charges", other, "--out", str(tmp_path / "m")])
+    assert code == 2 and "no C4mim ions" in out and out.count("\n") <= 2
+    # polarizabilities missing for a bead
+    pol = tmp_path / "pol.json"
+    pol.write_text(json.dumps({"ions": [{"name": "C4mim", "beads": [{"name": "IM", "alpha_angstrom3": 5.0}]},
+                                        {"name": "PF6", "beads": [{"name": "PF6", "alpha_angstrom3": 4.9}]}]}))
+    code, out = _cli(["model", "build", "--kind", "drude", "--cation", "C4mim", "--anion", "PF6",
+                      "--polarizability", str(pol), "--out", str(tmp_path / "m")])
+    assert code == 2 and "ME, BU" in out
+    # a parameter block whose beads do not match the library's mapping
+    params = tmp_path / "p.yaml"
+    params.write_text("BF4:\n  mine:\n    citation: test\n    beads:\n      B: {mass: 86.8, sigma: 0.47, "
+                      "epsilon: 3.0, charge: -1}\n    positions:\n      B: [0, 0, 0]\n")
+    code, out = _cli(["model", "build", "--kind", "vacg", "--cation", "C4mim", "--anion", "BF4",
+                      "--params", str(params), "--out", str(tmp_path / "m")])
+    assert code == 2 and "do not match the mapping" in out
+    # an ion without CG parameters
+    code, out = _cli(["model", "build", "--kind", "vacg", "--cation", "C2mim", "--anion", "PF6",
+                      "--out", str(tmp_path / "m")])
+    assert code == 2 and "no CG parameters" in out
+    assert not (tmp_path / "m" / "model.json").exists()
+
+
+def test_cli_build_and_openmm_export(tmp_path):
+    code, out = _cli(["model", "build", "--kind", "vacg", "--cation", "C4mim", "--anion", "PF6",
+                      "--eps-il", "polynomial:1.2,0.8", "--out", str(tmp_path / "m")])
+    assert code == 0, out
+    model = CGModel.load(tmp_path / "m")
+    assert model.dielectric.eps_il.at(0.5) == pytest.approx(1.6)
+    code, out = _cli(["model", "export", str(tmp_path / "m"), "--to", "openmm", "--out", str(tmp_path / "o"),
+                      "--pairs", "20", "--water-fraction", "0.5"])
+    assert code == 2 and "half the box" in out  # 20 pairs: a 2.3 nm box under a 1.2 nm cutoff
+    code, out = _cli(["model", "export", str(tmp_path / "m"), "--to", "openmm", "--out", str(tmp_path / "o"),
+                      "--pairs", "40", "--water-fraction", "0.5"])
+    assert code == 0, out
+    system = openmm.XmlSerializer.deserialize((tmp_path / "o" / "system.xml").read_text())
+    pdb = openmm.app.PDBFile(str(tmp_path / "o" / "topology.pdb"))
+    assert system.getNumParticles() == pdb.topology.getNumAtoms() == 40 * 4 + 10 * 3
+    assert _energy(system, pdb.positions) < 0
