@@ -233,3 +233,24 @@ def test_cli_build_and_openmm_export(tmp_path):
     pdb = openmm.app.PDBFile(str(tmp_path / "o" / "topology.pdb"))
     assert system.getNumParticles() == pdb.topology.getNumAtoms() == 40 * 4 + 10 * 3
     assert _energy(system, pdb.positions) < 0
+
+
+@pytest.mark.parametrize("distance_nm", [0.3, 0.45, 0.6])
+def test_intermolecular_thole_is_the_screening_correction(distance_nm):
+    """Two PF6⁻ dipoles in different molecules: group 3 adds Σ C q_i q_j (T(r) − 1)/r over the ±q_D charges."""
+    model = build_drude(RM, intermolecular_thole=True)
+    config = lattice_box(model, Composition(2), density_g_cm3=0.01, drude_offset_nm=0.015, seed=2)
+    parts = particles(model, Composition(2))
+    anions = [i for i, p in enumerate(parts) if p.type_name == "DPF6"]
+    pos = config.positions_nm.copy()
+    (d1, d2), shift = anions, np.array([distance_nm, 0.0, 0.0])
+    pos[d2 - 1:d2 + 1] += pos[d1 - 1] + shift - pos[d2 - 1]
+    system, _ = build_system(model, config)
+    alpha = model.bead_type("PF6").alpha_nm3 * 1e3
+    ref = 0.0
+    for pi, qi in ((d1, parts[d1].charge_e), (d1 - 1, -parts[d1].charge_e)):
+        for pj, qj in ((d2, parts[d2].charge_e), (d2 - 1, -parts[d2].charge_e)):
+            r = np.linalg.norm(pos[pi] - pos[pj]) * 10.0
+            ref += COULOMB_KJ_MOL_NM * 10.0 * qi * qj / r * (thole_screening(r, alpha, alpha, 2.6) - 1.0)
+    assert abs(ref) > 1e-5
+    assert _energy(system, pos, {3}) == pytest.approx(ref, rel=1e-6)

@@ -122,7 +122,7 @@ def _export(model_dir, to, out, pairs, water_fraction, density, seed, minimize) 
 
     model = CGModel.load(model_dir)
     comp = Composition.from_water_fraction(model, pairs, water_fraction)
-    config = lattice_box(model, comp, density, seed, drude_offset_nm=0.0)
+    config = lattice_box(model, comp, density, seed, drude_offset_nm=0.001)  # never r = 0 core–Drude
     if minimize:
         config = minimized(model, config)
     files = export(model, config, to, out)
