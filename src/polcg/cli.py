@@ -19,9 +19,11 @@ console = Console(stderr=False)
 errors = Console(stderr=True)
 
 
+from polcg.cli_md import simulate_cmd  # noqa: E402
 from polcg.cli_model import model_app  # noqa: E402
 
 app.add_typer(model_app, name="model")
+app.command("simulate")(simulate_cmd)
 
 
 @app.callback()

@@ -1,0 +1,64 @@
+"""`polcg simulate`: OpenMM runs of a CG model (resumable)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from polcg.errors import InputError, PolcgError
+
+console = Console()
+errors = Console(stderr=True)
+UNITS_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6}
+
+
+def duration_ps(text: str, option: str) -> float:
+    """'1ns', '500 ps', '2fs' → ps."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(fs|ps|ns|us)\s*", text)
+    if not m:
+        raise InputError(f"{option} {text!r}: give a number with a unit (fs, ps, ns, us), e.g. 1ns")
+    return float(m.group(1)) * UNITS_PS[m.group(2)]
+
+
+def simulate_cmd(
+    model_dir: Path = typer.Argument(..., help="Model directory from `polcg model build`."),
+    out: Path = typer.Option(..., help="Run directory (rerun the same command to continue a killed run)."),
+    pairs: int = typer.Option(500, help="Ion pairs."),
+    water_fraction: float = typer.Option(0.0, help="Mole fraction of water x (VaCG models with water)."),
+    temperature: float = typer.Option(298.15, help="Temperature, K."),
+    pressure: float = typer.Option(1.0, help="Pressure, bar (0: NVT throughout)."),
+    ensemble: str = typer.Option("npt", help="Production ensemble: npt | nvt."),
+    equilibrate: str = typer.Option("1ns", help="Equilibration (NPT) length."),
+    production: str = typer.Option("5ns", help="Production length."),
+    timestep: str = typer.Option("auto", help="auto (10 fs fixed-charge, 1 fs Drude) or e.g. 5fs."),
+    report: str = typer.Option("10ps", help="Frame and state interval."),
+    segment: str = typer.Option("100ps", help="Checkpoint interval."),
+    platform: str = typer.Option("auto", help="auto (CUDA, OpenCL, CPU) | CUDA | OpenCL | CPU | Reference."),
+    seed: int = typer.Option(1, help="Random seed (start box, velocities, thermostat)."),
+) -> None:
+    """Run a CG model in OpenMM: pack, minimise, equilibrate NPT, produce; resumable."""
+    from polcg.cg.model import CGModel
+    from polcg.md.run import RunSettings, simulate
+
+    try:
+        model = CGModel.load(model_dir)
+        settings = RunSettings(
+            n_pairs=pairs, water_fraction=water_fraction, temperature_k=temperature,
+            pressure_bar=pressure if pressure > 0 else None, ensemble=ensemble,
+            equilibrate_ps=duration_ps(equilibrate, "--equilibrate"),
+            production_ps=duration_ps(production, "--production"),
+            timestep_fs=None if timestep == "auto" else duration_ps(timestep, "--timestep") * 1e3,
+            report_ps=duration_ps(report, "--report"), segment_ps=duration_ps(segment, "--segment"),
+            platform=platform, seed=seed)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("segments", total=None)
+            result = simulate(model, settings, out, progress=lambda k, n: bar.update(task, completed=k, total=n))
+    except (PolcgError, ValueError) as exc:
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(f"run in {result.directory}: platform {result.platform}, {result.frames} production frames, "
+                  f"{result.ns_per_day:.1f} ns/day (this invocation)")

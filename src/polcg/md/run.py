@@ -1,0 +1,273 @@
+"""OpenMM runs of a CG model: build the box, minimise, equilibrate (NPT), produce; resumable.
+
+A run directory holds `model.json`, `settings.json`, `start.pdb`, `system.xml`, the checkpoint
+`state.chk` with `progress.json`, and `traj/<stage>_<k>.dcd|.csv` per segment. A segment's files
+are complete before the checkpoint that follows them is written, so a killed run restarts from
+the last checkpoint and rewrites only the unfinished segment: the trajectory continues without a
+gap or a duplicated frame. Positions in the DCD files are unwrapped (molecules whole, for MSDs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import openmm
+from openmm import app, unit
+
+from polcg.cg.model import CGModel
+from polcg.errors import InputError, PolcgError
+from polcg.jobs.store import write_json_atomic
+from polcg.md.layout import Composition
+from polcg.md.packing import AVOGADRO, Configuration, lattice_box, minimized
+from polcg.md.system import build_system
+
+KB_KJ_MOL_K = 0.0083144626
+#: a Drude temperature above this (K) means the cold-Drude thermostat lost control
+DRUDE_RUNAWAY_K = 50.0
+PLATFORMS = ("CUDA", "OpenCL", "CPU", "Reference")
+
+
+class SimulationError(PolcgError):
+    """A run became unphysical (NaN energy, hot Drudes)."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    n_pairs: int
+    water_fraction: float = 0.0
+    temperature_k: float = 298.15
+    pressure_bar: float | None = 1.0  # None: NVT throughout
+    ensemble: str = "npt"  # production ensemble (npt | nvt); equilibration is NPT when a pressure is set
+    equilibrate_ps: float = 1000.0
+    production_ps: float = 5000.0
+    timestep_fs: float | None = None  # None: 10 fs for fixed-charge models, 1 fs for Drude
+    report_ps: float = 10.0
+    segment_ps: float = 100.0
+    friction_per_ps: float = 1.0
+    start_density_g_cm3: float = 0.8
+    seed: int = 1
+    platform: str = "auto"
+
+    def timestep(self, model: CGModel) -> float:
+        return self.timestep_fs or (1.0 if model.kind == "drude" else 10.0)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    directory: Path
+    platform: str
+    ns_per_day: float
+    frames: int
+
+
+def simulate(model: CGModel, settings: RunSettings, out: str | Path, max_segments: int | None = None,
+             progress=None) -> RunResult:
+    """Run (or continue) `settings` for `model` in `out`. `max_segments` stops early (tests)."""
+    out = Path(out)
+    _check(model, settings)
+    context, simulation, platform = _prepare(model, settings, out)
+    stages = _stages(settings, model)
+    done = json.loads((out / "progress.json").read_text())["segments"] if (out / "progress.json").exists() else 0
+    run_segments, t0, steps_run = 0, time.perf_counter(), 0
+    for k, (stage, n_steps, report_every, barostat) in enumerate(stages):
+        if k < done:
+            continue
+        if max_segments is not None and run_segments >= max_segments:
+            break
+        _segment(simulation, model, out, stage, k, n_steps, report_every, barostat, settings)
+        simulation.saveCheckpoint(str(out / "state.chk"))
+        write_json_atomic(out / "progress.json", {"segments": k + 1, "of": len(stages), "stage": stage})
+        run_segments, steps_run = run_segments + 1, steps_run + n_steps
+        if progress:
+            progress(k + 1, len(stages))
+    elapsed = time.perf_counter() - t0
+    ns_day = steps_run * settings.timestep(model) * 1e-6 / elapsed * 86400 if steps_run else float("nan")
+    frames = sum(max(0, len(f.read_text().splitlines()) - 1) for f in (out / "traj").glob("prod_*.csv"))
+    _provenance(out, model, settings, platform, ns_day)
+    return RunResult(out, platform, ns_day, frames)
+
+
+def _check(model: CGModel, s: RunSettings) -> None:
+    if s.n_pairs < 1 or s.temperature_k <= 0 or s.equilibrate_ps < 0 or s.production_ps <= 0:
+        raise InputError("need >= 1 pair, T > 0, equilibrate >= 0 and production > 0")
+    if s.ensemble not in ("npt", "nvt"):
+        raise InputError(f"ensemble {s.ensemble!r}: choose npt or nvt")
+    if s.report_ps <= 0 or s.segment_ps < s.report_ps:
+        raise InputError("report interval must be positive and no longer than a segment")
+    dt_ps = s.timestep(model) * 1e-3
+    if abs(s.segment_ps / s.report_ps - round(s.segment_ps / s.report_ps)) > 1e-9 or s.report_ps < dt_ps:
+        raise InputError("a segment must hold a whole number of report intervals of >= 1 step")
+
+
+def _stages(s: RunSettings, model: CGModel) -> list[tuple[str, int, int, bool]]:
+    """(stage, steps, report interval in steps, barostat on) per segment."""
+    dt_ps = s.timestep(model) * 1e-3
+    report = max(1, round(s.report_ps / dt_ps))
+    seg = report * round(s.segment_ps / s.report_ps)
+    out = []
+    npt = s.pressure_bar is not None
+    plan = (("equil", s.equilibrate_ps, npt), ("prod", s.production_ps, npt and s.ensemble == "npt"))
+    for stage, total_ps, baro in plan:
+        steps = round(total_ps / dt_ps)
+        out += [(stage, seg, report, baro)] * (steps // seg)
+        rest = steps % seg // report * report
+        if rest:
+            out.append((stage, rest, report, baro))
+    return out
+
+
+def _prepare(model: CGModel, s: RunSettings, out: Path):
+    settings_file = out / "settings.json"
+    record = {"settings": asdict(s), "model_sha256": model.sha256()}
+    if settings_file.exists():
+        if json.loads(settings_file.read_text()) != record:
+            raise InputError(f"{out}: holds a run with other settings or another model; use a new --out")
+        config = None
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        model.save(out)
+        comp = Composition.from_water_fraction(model, s.n_pairs, s.water_fraction)
+        config = minimized(model, lattice_box(model, comp, s.start_density_g_cm3, s.seed, drude_offset_nm=0.001))
+        write_json_atomic(settings_file, record)
+    comp = Composition.from_water_fraction(model, s.n_pairs, s.water_fraction)
+    if config is None:
+        config = lattice_box(model, comp, s.start_density_g_cm3, s.seed)  # topology only; state from checkpoint
+    system, topology = build_system(model, config)
+    system.addForce(openmm.CMMotionRemover())
+    if s.pressure_bar is not None:
+        baro = openmm.MonteCarloBarostat(s.pressure_bar * unit.bar, s.temperature_k * unit.kelvin, 25)
+        baro.setRandomNumberSeed(s.seed)
+        system.addForce(baro)
+    integrator = _integrator(model, s)
+    platform = _platform(s.platform)
+    props = {"Precision": "mixed"} if platform.getName() in ("CUDA", "OpenCL") else {}
+    simulation = app.Simulation(topology, system, integrator, platform, props)
+    if (out / "state.chk").exists():
+        simulation.loadCheckpoint(str(out / "state.chk"))
+    else:
+        (out / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
+        with open(out / "start.pdb", "w") as fh:
+            app.PDBFile.writeFile(topology, config.positions_nm * unit.nanometer, fh, keepIds=True)
+        simulation.context.setPositions(config.positions_nm)
+        simulation.context.setVelocitiesToTemperature(s.temperature_k * unit.kelvin, s.seed)
+    return simulation.context, simulation, platform.getName()
+
+
+def _integrator(model: CGModel, s: RunSettings) -> openmm.Integrator:
+    dt = s.timestep(model) * unit.femtosecond
+    if model.drude is not None:
+        integ = openmm.DrudeLangevinIntegrator(s.temperature_k * unit.kelvin, s.friction_per_ps / unit.picosecond,
+                                               1.0 * unit.kelvin, 20.0 / unit.picosecond, dt)
+        integ.setMaxDrudeDistance(model.drude.max_drude_distance_nm)
+    else:
+        integ = openmm.LangevinMiddleIntegrator(s.temperature_k * unit.kelvin, s.friction_per_ps / unit.picosecond, dt)
+    integ.setRandomNumberSeed(s.seed)
+    return integ
+
+
+def _platform(name: str) -> openmm.Platform:
+    names = [openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())]
+    if name != "auto":
+        if name not in names:
+            raise InputError(f"platform {name!r} is not available here ({', '.join(names)})")
+        return openmm.Platform.getPlatformByName(name)
+    for cand in PLATFORMS:
+        if cand in names:
+            try:
+                ctx = openmm.Context(openmm.System(), openmm.VerletIntegrator(1.0),
+                                     openmm.Platform.getPlatformByName(cand))
+                del ctx
+                return openmm.Platform.getPlatformByName(cand)
+            except Exception:  # noqa: BLE001 - a listed platform without a usable device
+                continue
+    raise InputError("no usable OpenMM platform")
+
+
+def _segment(sim: app.Simulation, model: CGModel, out: Path, stage: str, k: int, n_steps: int, every: int,
+             barostat: bool, s: RunSettings) -> None:
+    for force in sim.system.getForces():
+        if isinstance(force, openmm.MonteCarloBarostat) and (force.getFrequency() > 0) != barostat:
+            force.setFrequency(25 if barostat else 0)
+            sim.context.reinitialize(preserveState=True)
+    (out / "traj").mkdir(exist_ok=True)
+    dcd, csv = out / "traj" / f"{stage}_{k:04d}.dcd", out / "traj" / f"{stage}_{k:04d}.csv"
+    sim.reporters = [app.DCDReporter(str(dcd), every, enforcePeriodicBox=False),
+                     StateCSV(csv, every, model, sim.system)]
+    try:
+        sim.step(n_steps)
+    except openmm.OpenMMException as exc:
+        raise SimulationError(f"{stage} segment {k}: OpenMM stopped ({' '.join(str(exc).split())}): the run blew "
+                              "up; use a smaller --timestep") from None
+    finally:
+        for r in sim.reporters:
+            r.close() if hasattr(r, "close") else None
+        sim.reporters = []
+
+
+class StateCSV:
+    """time, energies, temperature (and the Drude temperature), volume, density; checks for blow-ups."""
+
+    def __init__(self, path: Path, interval: int, model: CGModel, system: openmm.System):
+        self.interval, self.model = interval, model
+        self.fh = open(path, "w", encoding="utf-8")
+        self.fh.write("step,time_ps,potential_kj_mol,kinetic_kj_mol,temperature_k,drude_temperature_k,"
+                      "volume_nm3,density_g_cm3\n")
+        self.mass_u = sum(system.getParticleMass(i)._value for i in range(system.getNumParticles()))
+        massive = sum(1 for i in range(system.getNumParticles()) if system.getParticleMass(i)._value > 0)
+        self.dof = 3 * massive - system.getNumConstraints() - 3
+
+    def describeNextReport(self, simulation):
+        steps = self.interval - simulation.currentStep % self.interval
+        return (steps, False, False, False, True)
+
+    def report(self, simulation, state):
+        pe = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+        ke = state.getKineticEnergy().value_in_unit(unit.kilojoule_per_mole)
+        integ = simulation.integrator
+        if isinstance(integ, openmm.DrudeLangevinIntegrator):
+            temp, t_drude = integ.computeSystemTemperature()._value, integ.computeDrudeTemperature()._value
+        else:
+            temp, t_drude = 2 * ke / (self.dof * KB_KJ_MOL_K), float("nan")
+        vol = state.getPeriodicBoxVolume().value_in_unit(unit.nanometer**3)
+        rho = self.mass_u / AVOGADRO / (vol * 1e-21)
+        time_ps = state.getTime().value_in_unit(unit.picosecond)
+        self.fh.write(f"{simulation.currentStep},{time_ps:.6f},{pe:.6f},{ke:.6f},{temp:.4f},{t_drude:.4f},"
+                      f"{vol:.6f},{rho:.6f}\n")
+        self.fh.flush()
+        if not math.isfinite(pe):
+            raise SimulationError(f"energy is {pe} at step {simulation.currentStep}: the run blew up; "
+                                  "use a smaller --timestep")
+        if t_drude > DRUDE_RUNAWAY_K:
+            raise SimulationError(f"Drude temperature {t_drude:.1f} K at step {simulation.currentStep} (> "
+                                  f"{DRUDE_RUNAWAY_K:.0f} K): the cold-Drude thermostat lost control; "
+                                  "use a smaller --timestep or a softer spring")
+
+    def close(self):
+        self.fh.close()
+
+
+def _provenance(out: Path, model: CGModel, s: RunSettings, platform: str, ns_day: float) -> None:
+    import polcg
+
+    write_json_atomic(out / "provenance.json", {
+        "polcg": polcg.__version__, "openmm": openmm.version.full_version, "platform": platform,
+        "precision": {"CUDA": "mixed", "OpenCL": "mixed", "Reference": "double"}.get(platform, "mixed (CPU)"),
+        "model_sha256": model.sha256(), "settings": asdict(s), "timestep_fs": s.timestep(model),
+        "ns_per_day_last_invocation": ns_day,
+        "start": "cubic lattice of randomly rotated molecules, OpenMM-minimised",
+    })
+
+
+def read_state(out: str | Path) -> np.ndarray:
+    """All state rows of a run (production and equilibration, in order) as a structured array."""
+    files = sorted(Path(out, "traj").glob("*.csv"), key=lambda p: (p.stem.split("_")[0] != "equil", p.stem))
+    rows = [np.genfromtxt(f, delimiter=",", names=True) for f in files]
+    return np.concatenate([np.atleast_1d(r) for r in rows]) if rows else np.array([])
+
+
+__all__ = ["RunSettings", "RunResult", "SimulationError", "simulate", "read_state", "Configuration"]
