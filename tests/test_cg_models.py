@@ -16,10 +16,11 @@ from polcg.cg.drude import drude_charge, thole_screening
 from polcg.cg.model import CGModel, Epsilon
 from polcg.cli import app
 from polcg.errors import InputError
-from polcg.md.layout import COULOMB_KJ_MOL_NM, Composition, particles
+from polcg.md.layout import Composition, particles
 from polcg.md.packing import lattice_box
 from polcg.md.system import GROUP_DRUDE, build_system
 from polcg.polarizabilities import bead_polarizabilities
+from polcg.units import COULOMB_KJ_MOL_NM
 
 RM = IonsSpec("C4mim", "PF6")
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from polcg.cli_common import errors, fail
 from polcg.errors import PolcgError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Polarizable coarse-grained models of ionic liquids from GEBF quantum chemistry.")
 console = Console(stderr=False)
-errors = Console(stderr=True)
 
 
 from polcg.cli_md import simulate_cmd  # noqa: E402
@@ -29,11 +29,6 @@ app.command("simulate")(simulate_cmd)
 @app.callback()
 def _main() -> None:
     """polcg: GEBF cluster charges → CG models → simulations."""
-
-
-def fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()

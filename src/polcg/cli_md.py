@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from polcg.cli_common import fail
 from polcg.errors import InputError, PolcgError
 
 console = Console()
-errors = Console(stderr=True)
 UNITS_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6}
 
 
@@ -58,7 +58,6 @@ def simulate_cmd(
             task = bar.add_task("segments", total=None)
             result = simulate(model, settings, out, progress=lambda k, n: bar.update(task, completed=k, total=n))
     except (PolcgError, ValueError) as exc:
-        errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(exc)
     console.print(f"run in {result.directory}: platform {result.platform}, {result.frames} production frames, "
                   f"{result.ns_per_day:.1f} ns/day (this invocation)")

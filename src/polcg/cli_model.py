@@ -8,17 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from polcg.cli_common import fail
 from polcg.errors import InputError, PolcgError
 
 model_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Build CG models (VaCG, Drude) and export them to OpenMM, GROMACS, LAMMPS.")
 console = Console()
-errors = Console(stderr=True)
-
-
-def _fail(exc: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def parse_epsilon(text: str, option: str):
@@ -27,7 +22,9 @@ def parse_epsilon(text: str, option: str):
 
     try:
         if ":" not in text:
-            return Epsilon(value=float(text)) if float(text) > 0 else _bad(option, text)
+            if float(text) <= 0:
+                _bad(option, text)
+            return Epsilon(value=float(text))
         form, coeffs = text.split(":", 1)
         c = tuple(float(v) for v in coeffs.split(","))
     except ValueError:
@@ -71,7 +68,7 @@ def build(
         _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps_w, thole,
                intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction)
     except (PolcgError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps_w, thole,
@@ -111,7 +108,7 @@ def export_cmd(
     try:
         _export(model_dir, to, out, pairs, water_fraction, density, seed, minimize)
     except (PolcgError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _export(model_dir, to, out, pairs, water_fraction, density, seed, minimize) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from polcg.cg.library import ion_molecule, water_molecule
+from polcg.cg.library import bases, ion_molecule, water_molecule
 from polcg.cg.model import BeadType, CGModel, Dielectric, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
 from polcg.fragments import IonEntry, load_library
@@ -100,8 +100,7 @@ def _ions(spec: IonsSpec, charges: str | None):
 
 def _pick_base(entry: IonEntry, base: str | None, user: dict | None) -> str | None:
     """--base where this ion has it; else a user-supplied base; else the library's first."""
-    have = tuple((entry.extra.get("cg") or {}).keys())
-    if base is not None and base in have:
+    if base is not None and base in bases(entry):
         return base
     if user:
         return next(iter(user))
@@ -202,4 +201,4 @@ def _unique(types: dict[str, BeadType], molecules: list[MoleculeType]) -> tuple[
 def _versions() -> dict:
     import polcg
 
-    return {"polcg": getattr(polcg, "__version__", "unknown")}
+    return {"polcg": polcg.__version__}

@@ -36,10 +36,10 @@ def ion_molecule(entry: IonEntry, base: str | None, role: str) -> tuple[Molecule
     if not have:
         raise InputError(f"{where}: no CG parameters (`cg:` block) for {entry.name}; add a published base "
                          "model there or pass --params FILE with one")
-    if base is None or base not in have:
-        if base is not None and len(have) and base not in have:
-            raise InputError(f"{where}: no base model {base!r} for {entry.name}; it has {', '.join(have)}")
+    if base is None:
         base = have[0]
+    elif base not in have:
+        raise InputError(f"{where}: no base model {base!r} for {entry.name}; it has {', '.join(have)}")
     block = entry.extra["cg"][base]
     names = [b.name for b in entry.beads]
     return _molecule(block, names, entry.name, role, base, where)

@@ -43,10 +43,10 @@ import numpy as np
 import polcg
 from polcg.cg.model import CGModel, MoleculeType
 from polcg.errors import InputError
-from polcg.export.lammps_input import NM_TO_ANGSTROM, input_file
+from polcg.export.lammps_input import input_file
 from polcg.md.layout import Particle, bead_index, molecule_order, molecule_slices
 from polcg.md.packing import Configuration
-from polcg.units import KCAL_TO_KJ
+from polcg.units import KCAL_TO_KJ, NM_TO_ANGSTROM
 
 #: kJ mol⁻¹ nm⁻² → kcal mol⁻¹ Å⁻²
 KJ_MOL_NM2_TO_KCAL_MOL_A2 = 1.0 / (KCAL_TO_KJ * NM_TO_ANGSTROM**2)

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from polcg.cg.model import CGModel
-from polcg.units import KCAL_TO_KJ
+from polcg.units import KCAL_TO_KJ, NM_TO_ANGSTROM
 
 if TYPE_CHECKING:
     from polcg.export.lammps import _AtomType, _Topology
 
-NM_TO_ANGSTROM = 10.0
 PRODUCTION_DT_FS = {"drude": 1.0, "default": 5.0}
 DRUDE_TEMPERATURE_K = 1.0
 LMP_PAIR = "lj/cut/coul/long"

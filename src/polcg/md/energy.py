@@ -11,8 +11,6 @@ import openmm
 
 from polcg.md.system import GROUP_BONDED, GROUP_DRUDE, GROUP_NONBONDED, GROUP_THOLE
 
-TERMS = ("bonded", "lj", "coulomb", "thole")
-
 
 def energy_terms(system: openmm.System, positions_nm: np.ndarray, platform: str = "Reference") -> dict[str, float]:
     """kJ/mol per term class for `positions_nm` (the system's own box)."""
@@ -51,6 +49,7 @@ def _nonbonded(system: openmm.System, charges: bool = True, lj: bool = True) -> 
 
 
 def _drop_screened_pairs(system: openmm.System) -> None:
+    """Switch the screened pairs off: with a = 0, T(r) = 1 − (1 + 0)·e⁰ = 0, so only the springs remain."""
     for force in system.getForces():
         if isinstance(force, openmm.DrudeForce):
             for k in range(force.getNumScreenedPairs()):

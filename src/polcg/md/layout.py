@@ -6,17 +6,12 @@ model's order, each polarizable bead followed by its Drude particle (CHARMM conv
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from polcg.cg.drude import drude_charge
 from polcg.cg.model import CGModel, MoleculeType
 from polcg.errors import InputError
-from polcg.units import COULOMB_KJ_MOL_ANGSTROM
-
-#: 1/(4πε₀) in kJ mol⁻¹ nm e⁻² (OpenMM's ONE_4PI_EPS0)
-COULOMB_KJ_MOL_NM = COULOMB_KJ_MOL_ANGSTROM / 10.0
+from polcg.units import ANGSTROM_TO_NM
 
 
 @dataclass(frozen=True)
@@ -60,11 +55,6 @@ class Particle:
     charge_e: float  # effective (ε-scaled for VaCG; core charge q − q_D for polarizable beads)
 
 
-def drude_charge_e(alpha_nm3: float, k_kj_mol_nm2: float) -> float:
-    """q_D (e, negative): α = q_D² / (4πε₀ k_D)."""
-    return -math.sqrt(alpha_nm3 * k_kj_mol_nm2 / COULOMB_KJ_MOL_NM)
-
-
 def molecule_order(model: CGModel, comp: Composition) -> list[MoleculeType]:
     cat, an = model.role("cation"), model.role("anion")
     mols = [cat] * comp.n_pairs + [an] * comp.n_pairs
@@ -84,7 +74,7 @@ def particles(model: CGModel, comp: Composition) -> list[Particle]:
             if not polar:
                 out.append(Particle(m, mol.name, mol.role, b, name, False, bt.mass_u, q))
                 continue
-            qd = drude_charge_e(bt.alpha_nm3, model.drude.k_drude_kj_mol_nm2)
+            qd = drude_charge(bt.alpha_nm3 / ANGSTROM_TO_NM**3, model.drude.k_drude_kj_mol_nm2 * ANGSTROM_TO_NM**2)
             md = model.drude.drude_mass_u
             out.append(Particle(m, mol.name, mol.role, b, name, False, bt.mass_u - md, q - qd))
             out.append(Particle(m, mol.name, mol.role, b, "D" + name, True, md, qd))
@@ -101,11 +91,3 @@ def bead_index(parts: list[Particle], sl: range) -> dict[int, int]:
     """Molecule bead index → particle index of its core, within one molecule."""
     return {parts[i].bead: i for i in sl if not parts[i].is_drude}
 
-
-def drude_pairs(parts: list[Particle]) -> list[tuple[int, int]]:
-    """(parent, drude) particle indices."""
-    return [(i - 1, i) for i, p in enumerate(parts) if p.is_drude]
-
-
-def total_mass_u(parts: list[Particle]) -> float:
-    return float(np.sum([p.mass_u for p in parts]))

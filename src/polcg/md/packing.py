@@ -14,8 +14,7 @@ from scipy.spatial.transform import Rotation
 from polcg.cg.model import CGModel
 from polcg.errors import InputError
 from polcg.md.layout import Composition, Particle, molecule_order, particles
-
-AVOGADRO = 6.02214076e23
+from polcg.units import AVOGADRO
 
 
 @dataclass(frozen=True)

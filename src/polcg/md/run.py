@@ -23,10 +23,10 @@ from polcg.cg.model import CGModel
 from polcg.errors import InputError, PolcgError
 from polcg.jobs.store import write_json_atomic
 from polcg.md.layout import Composition
-from polcg.md.packing import AVOGADRO, Configuration, lattice_box, minimized
+from polcg.md.packing import lattice_box, minimized
 from polcg.md.system import build_system
+from polcg.units import AVOGADRO, KB_KJ_MOL_K
 
-KB_KJ_MOL_K = 0.0083144626
 #: a Drude temperature above this (K) means the cold-Drude thermostat lost control
 DRUDE_RUNAWAY_K = 50.0
 PLATFORMS = ("CUDA", "OpenCL", "CPU", "Reference")
@@ -70,7 +70,7 @@ def simulate(model: CGModel, settings: RunSettings, out: str | Path, max_segment
     """Run (or continue) `settings` for `model` in `out`. `max_segments` stops early (tests)."""
     out = Path(out)
     _check(model, settings)
-    context, simulation, platform = _prepare(model, settings, out)
+    simulation, platform = _prepare(model, settings, out)
     stages = _stages(settings, model)
     done = json.loads((out / "progress.json").read_text())["segments"] if (out / "progress.json").exists() else 0
     run_segments, t0, steps_run = 0, time.perf_counter(), 0
@@ -155,7 +155,7 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
             app.PDBFile.writeFile(topology, config.positions_nm * unit.nanometer, fh, keepIds=True)
         simulation.context.setPositions(config.positions_nm)
         simulation.context.setVelocitiesToTemperature(s.temperature_k * unit.kelvin, s.seed)
-    return simulation.context, simulation, platform.getName()
+    return simulation, platform.getName()
 
 
 def _integrator(model: CGModel, s: RunSettings) -> openmm.Integrator:
@@ -269,5 +269,3 @@ def read_state(out: str | Path) -> np.ndarray:
     rows = [np.genfromtxt(f, delimiter=",", names=True) for f in files]
     return np.concatenate([np.atleast_1d(r) for r in rows]) if rows else np.array([])
 
-
-__all__ = ["RunSettings", "RunResult", "SimulationError", "simulate", "read_state", "Configuration"]

@@ -15,8 +15,9 @@ from openmm import app, unit
 
 from polcg.cg.model import CGModel
 from polcg.errors import InputError
-from polcg.md.layout import COULOMB_KJ_MOL_NM, Particle, bead_index, molecule_order, molecule_slices
+from polcg.md.layout import Particle, bead_index, molecule_order, molecule_slices
 from polcg.md.packing import Configuration
+from polcg.units import COULOMB_KJ_MOL_NM
 
 GROUP_BONDED, GROUP_NONBONDED, GROUP_DRUDE, GROUP_THOLE = 0, 1, 2, 3
 
