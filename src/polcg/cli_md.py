@@ -29,6 +29,8 @@ def simulate_cmd(
     out: Path = typer.Option(..., help="Run directory (rerun the same command to continue a killed run)."),
     pairs: int = typer.Option(500, help="Ion pairs."),
     water_fraction: float = typer.Option(0.0, help="Mole fraction of water x (VaCG models with water)."),
+    waters: int | None = typer.Option(None, help="Water-model molecules instead of --water-fraction "
+                                      "(with --pairs 0: water alone)."),
     temperature: float = typer.Option(298.15, help="Temperature, K."),
     pressure: float = typer.Option(1.0, help="Pressure, bar (0: NVT throughout)."),
     ensemble: str = typer.Option("npt", help="Production ensemble: npt | nvt."),
@@ -47,7 +49,7 @@ def simulate_cmd(
     try:
         model = CGModel.load(model_dir)
         settings = RunSettings(
-            n_pairs=pairs, water_fraction=water_fraction, temperature_k=temperature,
+            n_pairs=pairs, water_fraction=water_fraction, n_water=waters, temperature_k=temperature,
             pressure_bar=pressure if pressure > 0 else None, ensemble=ensemble,
             equilibrate_ps=duration_ps(equilibrate, "--equilibrate"),
             production_ps=duration_ps(production, "--production"),
@@ -61,3 +63,48 @@ def simulate_cmd(
         fail(exc)
     console.print(f"run in {result.directory}: platform {result.platform}, {result.frames} production frames, "
                   f"{result.ns_per_day:.1f} ns/day (this invocation)")
+
+
+def analyze_cmd(
+    run_dir: Path = typer.Argument(..., help="Run directory of `polcg simulate`."),
+    properties: str = typer.Option(",".join(("density", "diffusion", "conductivity", "dielectric", "hvap", "rdf")),
+                                   help="Comma-separated: density, diffusion, conductivity, dielectric, hvap, rdf."),
+    viscosity: float | None = typer.Option(None, help="Shear viscosity (mPa s) for the Yeh-Hummer correction of D."),
+    blocks: int = typer.Option(10, help="Time blocks for the errors of D and the conductivity."),
+    gas_production: str = typer.Option("2ns", help="Gas-phase ion-pair sampling for the heat of vaporisation."),
+    platform: str = typer.Option("CPU", help="OpenMM platform for the gas-phase ion-pair runs."),
+    out: Path | None = typer.Option(None, help="Output directory (default RUN_DIR/analysis)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the properties JSON here."),
+) -> None:
+    """Properties of a run, each ± a standard error: density, D, conductivity, ε, ΔH_vap, RDFs."""
+    from polcg.jobs.store import write_json_atomic
+    from polcg.md.analysis import AnalysisSettings, analyze
+    from polcg.md.report import write_outputs
+
+    try:
+        settings = AnalysisSettings(properties=tuple(p.strip() for p in properties.split(",") if p.strip()),
+                                    viscosity_mpa_s=viscosity, blocks=blocks, platform=platform,
+                                    gas_production_ps=duration_ps(gas_production, "--gas-production"))
+        with console.status("analysing"):
+            props = analyze(run_dir, settings)
+        files = write_outputs(props, out or run_dir / "analysis")
+    except (PolcgError, ValueError) as exc:
+        fail(exc)
+    _print_properties(props)
+    if json_out:
+        write_json_atomic(json_out, props.to_dict())
+    console.print("written: " + ", ".join(str(p) for p in files.values()) + (f", {json_out}" if json_out else ""))
+
+
+def _print_properties(props) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{props.run}: {props.frames} frames every {props.frame_interval_ps:g} ps, "
+                        f"T {props.temperature_k:g} K, x {props.water_fraction:.3f}")
+    for col in ("property", "value", "± s.e.", "how"):
+        table.add_column(col)
+    for name, est in props.values.items():
+        table.add_row(name, f"{est.value:.5g}", f"{est.error:.2g}", est.detail)
+    console.print(table)
+    for note in props.notes:
+        console.print(f"[yellow]note:[/] {note}")

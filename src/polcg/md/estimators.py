@@ -69,12 +69,12 @@ def msd_fft(x: np.ndarray) -> np.ndarray:
     return (s1 - 2.0 * s2).mean(axis=1)
 
 
-def diffusive_window(t: np.ndarray, msd: np.ndarray, tolerance: float = 0.15) -> tuple[int, int]:
+def diffusive_window(t: np.ndarray, msd: np.ndarray, tolerance: float = 0.15, n_blocks: int = 10) -> tuple[int, int]:
     """Index range [i, j) of the longest stretch of lags where the log–log slope of the MSD is
-    within `tolerance` of 1 (the diffusive regime), searched within the first 5 % of the lags:
-    longer lags have few independent time origins, and each of the ten error blocks must hold
-    the window twice."""
-    end = max(5, len(t) // 20)
+    within `tolerance` of 1 (the diffusive regime), searched within the first 1/(2 n_blocks) of
+    the lags (5 % for ten blocks): longer lags have few independent time origins, and each of the
+    error blocks must hold the window twice."""
+    end = max(5, len(t) // (2 * n_blocks))
     tt, mm = t[1:end], msd[1:end]
     if np.any(mm <= 0):
         raise InputError("MSD is not positive: are the positions unwrapped and moving?")
@@ -108,7 +108,7 @@ def self_diffusion(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> Estima
     D = slope/6 of the MSD over the diffusive window, error from `n_blocks` time blocks."""
     t = np.arange(x_nm.shape[0]) * dt_ps
     msd = msd_fft(x_nm)
-    i, j = diffusive_window(t, msd)
+    i, j = diffusive_window(t, msd, n_blocks=n_blocks)
     d_full = _slope(t[i:j], msd[i:j]) / 6.0
     per_block = []
     for block in _blocks(np.asarray(x_nm), n_blocks):
@@ -133,7 +133,7 @@ def einstein_helfand(x_nm: np.ndarray, charges_e: np.ndarray, volume_nm3: float,
     m = np.einsum("tnk,n->tk", np.asarray(x_nm, dtype=float), np.asarray(charges_e, dtype=float))
     t = np.arange(m.shape[0]) * dt_ps
     msd = msd_fft(m)
-    i, j = diffusive_window(t, msd, tolerance=0.3)
+    i, j = diffusive_window(t, msd, tolerance=0.3, n_blocks=n_blocks)
     factor = (E_C * NM) ** 2 / PS / (6.0 * volume_nm3 * NM**3 * KB_J_K * temperature_k)
     sigma = _slope(t[i:j], msd[i:j]) * factor
     per_block = []

@@ -56,8 +56,7 @@ class Particle:
 
 
 def molecule_order(model: CGModel, comp: Composition) -> list[MoleculeType]:
-    cat, an = model.role("cation"), model.role("anion")
-    mols = [cat] * comp.n_pairs + [an] * comp.n_pairs
+    mols = [model.role("cation")] * comp.n_pairs + [model.role("anion")] * comp.n_pairs if comp.n_pairs else []
     if comp.n_water:
         mols += [model.role("water")] * comp.n_water
     return mols

@@ -19,11 +19,12 @@ from polcg.units import AVOGADRO
 
 @dataclass(frozen=True)
 class Configuration:
-    """Particle positions (nm) in `particles(model, composition)` order and an orthorhombic box (nm)."""
+    """Particle positions (nm) in `particles(model, composition)` order and an orthorhombic box (nm);
+    no box (None) for a gas-phase configuration."""
 
     composition: Composition
     positions_nm: np.ndarray
-    box_nm: tuple[float, float, float]
+    box_nm: tuple[float, float, float] | None
 
     def particles(self, model: CGModel) -> list[Particle]:
         return particles(model, self.composition)

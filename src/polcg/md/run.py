@@ -40,6 +40,7 @@ class SimulationError(PolcgError):
 class RunSettings:
     n_pairs: int
     water_fraction: float = 0.0
+    n_water: int | None = None  # water-model molecules, instead of water_fraction (n_pairs 0: water alone)
     temperature_k: float = 298.15
     pressure_bar: float | None = 1.0  # None: NVT throughout
     ensemble: str = "npt"  # production ensemble (npt | nvt); equilibration is NPT when a pressure is set
@@ -49,12 +50,24 @@ class RunSettings:
     report_ps: float = 10.0
     segment_ps: float = 100.0
     friction_per_ps: float = 1.0
-    start_density_g_cm3: float = 0.8
+    start_density_g_cm3: float = 1.0
     seed: int = 1
     platform: str = "auto"
 
     def timestep(self, model: CGModel) -> float:
         return self.timestep_fs or (1.0 if model.kind == "drude" else 10.0)
+
+    def composition(self, model: CGModel) -> Composition:
+        if self.n_water is None:
+            return Composition.from_water_fraction(model, self.n_pairs, self.water_fraction)
+        if self.n_water < 0 or self.n_pairs < 0 or self.n_water + self.n_pairs == 0:
+            raise InputError(f"need molecules: {self.n_pairs} pairs and {self.n_water} waters")
+        if self.n_water:
+            try:
+                model.role("water")
+            except KeyError:
+                raise InputError("the model has no water; build it with --water to simulate water") from None
+        return Composition(self.n_pairs, self.n_water)
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,8 @@ def simulate(model: CGModel, settings: RunSettings, out: str | Path, max_segment
 
 
 def _check(model: CGModel, s: RunSettings) -> None:
-    if s.n_pairs < 1 or s.temperature_k <= 0 or s.equilibrate_ps < 0 or s.production_ps <= 0:
-        raise InputError("need >= 1 pair, T > 0, equilibrate >= 0 and production > 0")
+    if (s.n_pairs < 1 and not s.n_water) or s.temperature_k <= 0 or s.equilibrate_ps < 0 or s.production_ps <= 0:
+        raise InputError("need >= 1 pair (or waters), T > 0, equilibrate >= 0 and production > 0")
     if s.ensemble not in ("npt", "nvt"):
         raise InputError(f"ensemble {s.ensemble!r}: choose npt or nvt")
     if s.report_ps <= 0 or s.segment_ps < s.report_ps:
@@ -131,10 +144,10 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
     else:
         out.mkdir(parents=True, exist_ok=True)
         model.save(out)
-        comp = Composition.from_water_fraction(model, s.n_pairs, s.water_fraction)
+        comp = s.composition(model)
         config = minimized(model, lattice_box(model, comp, s.start_density_g_cm3, s.seed, drude_offset_nm=0.001))
         write_json_atomic(settings_file, record)
-    comp = Composition.from_water_fraction(model, s.n_pairs, s.water_fraction)
+    comp = s.composition(model)
     if config is None:
         config = lattice_box(model, comp, s.start_density_g_cm3, s.seed)  # topology only; state from checkpoint
     system, topology = build_system(model, config)
@@ -143,7 +156,7 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
         baro = openmm.MonteCarloBarostat(s.pressure_bar * unit.bar, s.temperature_k * unit.kelvin, 25)
         baro.setRandomNumberSeed(s.seed)
         system.addForce(baro)
-    integrator = _integrator(model, s)
+    integrator = integrator_for(model, s)
     platform = _platform(s.platform)
     props = {"Precision": "mixed"} if platform.getName() in ("CUDA", "OpenCL") else {}
     simulation = app.Simulation(topology, system, integrator, platform, props)
@@ -158,7 +171,9 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
     return simulation, platform.getName()
 
 
-def _integrator(model: CGModel, s: RunSettings) -> openmm.Integrator:
+def integrator_for(model: CGModel, s: RunSettings) -> openmm.Integrator:
+    """Langevin (middle) for fixed-charge models; cold-Drude dual Langevin (1 K, 20 ps⁻¹) with the
+    model's hard wall for Drude models."""
     dt = s.timestep(model) * unit.femtosecond
     if model.drude is not None:
         integ = openmm.DrudeLangevinIntegrator(s.temperature_k * unit.kelvin, s.friction_per_ps / unit.picosecond,

@@ -28,22 +28,25 @@ THOLE_EXPRESSION = (
 
 
 def build_system(model: CGModel, config: Configuration) -> tuple[openmm.System, app.Topology]:
-    """OpenMM System and Topology of `config` (particles in `particles()` order)."""
-    if 2.0 * model.nonbonded.cutoff_nm >= min(config.box_nm):
+    """OpenMM System and Topology of `config` (particles in `particles()` order). A configuration
+    without a box (`box_nm` None) is a gas-phase system: no cutoff, no periodicity."""
+    if config.box_nm is not None and 2.0 * model.nonbonded.cutoff_nm >= min(config.box_nm):
         raise InputError(f"cutoff {model.nonbonded.cutoff_nm} nm is not below half the box "
                          f"({min(config.box_nm):.3f} nm): use more pairs or a shorter cutoff")
     parts = config.particles(model)
     system = openmm.System()
     for p in parts:
         system.addParticle(p.mass_u)
-    a, b, c = config.box_nm
-    system.setDefaultPeriodicBoxVectors(openmm.Vec3(a, 0, 0), openmm.Vec3(0, b, 0), openmm.Vec3(0, 0, c))
+    periodic = config.box_nm is not None
+    if periodic:
+        a, b, c = config.box_nm
+        system.setDefaultPeriodicBoxVectors(openmm.Vec3(a, 0, 0), openmm.Vec3(0, b, 0), openmm.Vec3(0, 0, c))
     slices = molecule_slices(parts)
     mols = molecule_order(model, config.composition)
     _bonded(system, model, parts, slices, mols)
-    _nonbonded(system, model, parts, slices)
+    _nonbonded(system, model, parts, slices, periodic)
     if model.drude is not None:
-        _drude(system, model, parts, slices)
+        _drude(system, model, parts, slices, periodic)
     return system, _topology(parts, slices, config.box_nm)
 
 
@@ -73,13 +76,16 @@ def _bonded(system, model, parts, slices, mols) -> None:
             system.addForce(force)
 
 
-def _nonbonded(system, model, parts: list[Particle], slices) -> None:
+def _nonbonded(system, model, parts: list[Particle], slices, periodic: bool) -> None:
     nb = model.nonbonded
     force = openmm.NonbondedForce()
-    force.setNonbondedMethod(openmm.NonbondedForce.PME if nb.coulomb == "pme" else openmm.NonbondedForce.Ewald)
-    force.setCutoffDistance(nb.cutoff_nm)
-    force.setEwaldErrorTolerance(nb.ewald_tolerance)
-    force.setUseDispersionCorrection(nb.dispersion_correction)
+    if periodic:
+        force.setNonbondedMethod(openmm.NonbondedForce.PME if nb.coulomb == "pme" else openmm.NonbondedForce.Ewald)
+        force.setCutoffDistance(nb.cutoff_nm)
+        force.setEwaldErrorTolerance(nb.ewald_tolerance)
+        force.setUseDispersionCorrection(nb.dispersion_correction)
+    else:
+        force.setNonbondedMethod(openmm.NonbondedForce.NoCutoff)
     force.setUseSwitchingFunction(False)
     for p in parts:
         if p.is_drude:
@@ -94,7 +100,7 @@ def _nonbonded(system, model, parts: list[Particle], slices) -> None:
     system.addForce(force)
 
 
-def _drude(system, model, parts: list[Particle], slices) -> None:
+def _drude(system, model, parts: list[Particle], slices, periodic: bool) -> None:
     drude = openmm.DrudeForce()
     for i, p in enumerate(parts):
         if p.is_drude:
@@ -106,18 +112,18 @@ def _drude(system, model, parts: list[Particle], slices) -> None:
         for i, j in itertools.combinations(ds, 2):
             a = 0.5 * (_thole(model, parts[i]) + _thole(model, parts[j]))
             drude.addScreenedPair(index[i], index[j], a)
-    drude.setUsesPeriodicBoundaryConditions(True)
+    drude.setUsesPeriodicBoundaryConditions(periodic)
     drude.setForceGroup(GROUP_DRUDE)
     system.addForce(drude)
     if model.drude.intermolecular_thole:
-        system.addForce(_intermolecular_thole(model, parts, slices))
+        system.addForce(_intermolecular_thole(model, parts, slices, periodic))
 
 
 def _thole(model: CGModel, drude: Particle) -> float:
     return model.bead_type(drude.type_name[1:]).thole
 
 
-def _intermolecular_thole(model, parts: list[Particle], slices) -> openmm.CustomNonbondedForce:
+def _intermolecular_thole(model, parts: list[Particle], slices, periodic: bool) -> openmm.CustomNonbondedForce:
     """Thole screening between dipoles of different molecules (CL&Pol / LAMMPS `pair thole`)."""
     force = openmm.CustomNonbondedForce(THOLE_EXPRESSION)
     force.addGlobalParameter("ONE_4PI_EPS0", COULOMB_KJ_MOL_NM)
@@ -139,8 +145,11 @@ def _intermolecular_thole(model, parts: list[Particle], slices) -> openmm.Custom
         for i, j in itertools.combinations(sl, 2):
             force.addExclusion(i, j)
     force.addInteractionGroup(polar, polar)
-    force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
-    force.setCutoffDistance(model.nonbonded.cutoff_nm)
+    if periodic:
+        force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic)
+        force.setCutoffDistance(model.nonbonded.cutoff_nm)
+    else:
+        force.setNonbondedMethod(openmm.CustomNonbondedForce.NoCutoff)
     force.setUseLongRangeCorrection(False)
     force.setForceGroup(GROUP_THOLE)
     return force
@@ -153,5 +162,6 @@ def _topology(parts: list[Particle], slices, box_nm) -> app.Topology:
         res = top.addResidue(parts[sl[0]].mol_type[:4], chain)
         for i in sl:
             top.addAtom(parts[i].type_name, None, res)
-    top.setPeriodicBoxVectors(np.diag(box_nm) * unit.nanometer)
+    if box_nm is not None:
+        top.setPeriodicBoxVectors(np.diag(box_nm) * unit.nanometer)
     return top
