@@ -80,3 +80,15 @@ def test_cli_bad_inputs_exit_2(tmp_path):
     res = runner.invoke(app, ["simulate", str(model_dir), "--production", "5 parsecs", "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "--production" in res.output
     assert not (tmp_path / "r" / "settings.json").exists()
+
+
+def test_platform_auto_picks_a_usable_platform():
+    import openmm
+
+    from polcg.md.run import PLATFORMS, _platform
+
+    platform = _platform("auto")
+    assert platform.getName() in PLATFORMS
+    system = openmm.System()
+    system.addParticle(1.0)
+    openmm.Context(system, openmm.VerletIntegrator(0.001), platform)

@@ -193,9 +193,10 @@ def _platform(name: str) -> openmm.Platform:
         return openmm.Platform.getPlatformByName(name)
     for cand in PLATFORMS:
         if cand in names:
+            probe = openmm.System()
+            probe.addParticle(1.0)  # a Context of an empty System fails on every platform
             try:
-                ctx = openmm.Context(openmm.System(), openmm.VerletIntegrator(1.0),
-                                     openmm.Platform.getPlatformByName(cand))
+                ctx = openmm.Context(probe, openmm.VerletIntegrator(1.0), openmm.Platform.getPlatformByName(cand))
                 del ctx
                 return openmm.Platform.getPlatformByName(cand)
             except Exception:  # noqa: BLE001 - a listed platform without a usable device
