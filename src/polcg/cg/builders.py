@@ -48,9 +48,11 @@ def build_vacg(ions: IonsSpec, charges: str | None = None, water: str | None = "
 def build_drude(ions: IonsSpec, charges: str | None = None, polarizability: str | None = None,
                 thole: float = 2.6, intermolecular_thole: bool = False,
                 k_drude_kj_mol_a2: float = 4184.0, drude_mass_u: float = 0.4,
-                nonbonded: Nonbonded = Nonbonded()) -> CGModel:
+                nonbonded: Nonbonded = Nonbonded(), max_drude_distance_nm: float | None = None) -> CGModel:
     """Drude-polarizable CG: one Drude per bead with α > 0 (from `polarizability`, the JSON of
-    `polcg polarizability`, or the shipped qm_jobs/polarizability values), Thole a per bead."""
+    `polcg polarizability`, or the shipped qm_jobs/polarizability values), Thole a per bead.
+    The hard wall on the Drude distance defaults to 0.02 nm at k_D = 4184 kJ mol⁻¹ Å⁻² (the
+    SAPT-FF/OpenMM value) and scales as 1/sqrt(k_D), as the induced displacements q_D E / k_D do."""
     if thole <= 0 or k_drude_kj_mol_a2 <= 0 or drude_mass_u <= 0:
         raise InputError("--thole, the Drude spring and the Drude mass must be positive")
     molecules, types, prov = _ions(ions, charges)
@@ -61,8 +63,9 @@ def build_drude(ions: IonsSpec, charges: str | None = None, polarizability: str 
             if drude_mass_u >= t.mass_u:
                 raise InputError(f"Drude mass {drude_mass_u} u is not below bead {bead}'s mass {t.mass_u} u")
             types[bead] = replace(t, alpha_nm3=alphas[mol.name][bead] * ANGSTROM_TO_NM**3, thole=thole)
+    wall = max_drude_distance_nm or 0.02 * math.sqrt(4184.0 / k_drude_kj_mol_a2)
     drude = DrudeModel(k_drude_kj_mol_nm2=k_drude_kj_mol_a2 / ANGSTROM_TO_NM**2, drude_mass_u=drude_mass_u,
-                       intermolecular_thole=intermolecular_thole)
+                       intermolecular_thole=intermolecular_thole, max_drude_distance_nm=wall)
     model = CGModel(kind="drude", bead_types=_unique(types, molecules), molecules=tuple(molecules),
                     drude=drude, nonbonded=nonbonded)
     return model.with_provenance(**prov, **_versions())
