@@ -19,12 +19,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=False)
 
 
+from polcg.cli_fit import fit_dielectric_cmd  # noqa: E402
 from polcg.cli_md import analyze_cmd, simulate_cmd  # noqa: E402
 from polcg.cli_model import model_app  # noqa: E402
 
 app.add_typer(model_app, name="model")
 app.command("simulate")(simulate_cmd)
 app.command("analyze")(analyze_cmd)
+app.command("fit-dielectric")(fit_dielectric_cmd)
 
 
 @app.callback()

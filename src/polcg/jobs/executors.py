@@ -1,4 +1,6 @@
-"""Executors that run QM jobs, and `run_jobs`, which skips what the store already holds."""
+"""Executors that run independent jobs (QM subsystems, simulations): serial, local processes or
+Dask, all with `map_unordered(fn, jobs)` yielding (job, result); and `run_jobs`, which runs QM
+jobs through one of them and skips what the store already holds."""
 
 from __future__ import annotations
 
@@ -45,8 +47,36 @@ class ProcessExecutor:
         pool.shutdown(wait=True)
 
 
-def make_executor(workers: int):
-    """Serial for one worker, local processes otherwise."""
+class DaskExecutor:
+    """Runs jobs as tasks on a Dask cluster (`scheduler`: an address, or a `distributed.Client`).
+    Results reach the caller, which stores them, so a lost worker loses only its own jobs."""
+
+    def __init__(self, scheduler):
+        try:
+            from distributed import Client
+        except ImportError:
+            from polcg.errors import BackendNotFound
+
+            raise BackendNotFound("--scheduler needs Dask: pip install 'polcg[dask]'") from None
+        self.client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map_unordered(self, fn: Callable, jobs: Sequence):
+        from distributed import as_completed
+
+        futures = {self.client.submit(fn, job, pure=False): job for job in jobs}
+        try:
+            for fut, result in as_completed(futures, with_results=True):
+                yield futures[fut], result
+        except BaseException:
+            self.client.cancel(list(futures))
+            raise
+
+
+def make_executor(workers: int, scheduler=None):
+    """Dask when a scheduler is given; else serial for one worker, local processes otherwise."""
+    if scheduler is not None:
+        return DaskExecutor(scheduler)
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
 
 
