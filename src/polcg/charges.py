@@ -61,10 +61,12 @@ class ClusterCharges:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run the jobs: device, local worker processes, where the job store lives."""
+    """How to run the jobs: device, local worker processes or a Dask scheduler (an address or a
+    `distributed.Client`), where the job store lives."""
 
     device: str = "cpu"
     workers: int = 1
+    scheduler: object = None
     workdir: str = "polcg_work"
     memory_mb: int = 4000
     warm_start: bool = True
@@ -105,7 +107,7 @@ def make_runner(options: RunOptions, on_stage=None, on_job=None) -> _Runner:
     workdir = Path(options.workdir)
     config = RunConfig(device=device, threads=threads_per_worker(workers), memory_mb=options.memory_mb,
                        guess_dir=str(workdir / "guess") if options.warm_start else None)
-    return _Runner(device, config, JobStore(workdir), make_executor(workers), on_stage, on_job)
+    return _Runner(device, config, JobStore(workdir), make_executor(workers, options.scheduler), on_stage, on_job)
 
 
 def molecule_fragments(cluster: Cluster, mode: str) -> tuple[list[tuple[int, ...]], list[int], list[tuple[int, ...]]]:

@@ -51,6 +51,8 @@ def charges(
     reference: str | None = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
     device: str = typer.Option("auto", help="auto | cpu | gpu."),
     workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
+    scheduler: str | None = typer.Option(None, help="Dask scheduler address (tcp://host:8786): subsystem jobs "
+                                         "as Dask tasks (needs polcg[dask]); the store must be on this machine."),
     workdir: Path = typer.Option(Path("polcg_work"), help="Job store: finished QM jobs are kept and reused."),
     memory: int = typer.Option(4000, help="Memory per QM process (MB)."),
     scf_max_cycle: int = typer.Option(100, help="Most SCF cycles per job (a damped retry follows)."),
@@ -76,7 +78,8 @@ def charges(
                             max_cycle=scf_max_cycle)
         settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
         clus = load_cluster(cluster, total_charge=charge)
-        options = RunOptions(device=device, workers=workers, workdir=str(workdir), memory_mb=memory)
+        options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),
+                             memory_mb=memory)
         with GEBFProgress(errors) as progress:
             result = compute_charges(clus, method, settings, fragments, options, reference == "full",
                                      on_stage=progress.stage, on_job=progress.job)
