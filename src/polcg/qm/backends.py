@@ -18,12 +18,12 @@ def gpu_usable() -> bool:
 
 
 def resolve_device(device: str) -> str:
-    """Map "auto" to the best usable backend; check the others.
-
-    Until the GPU4PySCF backend lands, "auto" always resolves to "cpu"."""
+    """Map "auto" to the GPU where one is usable (gpu4pyscf + a CUDA device), else the CPU."""
     if device not in DEVICES:
         raise InputError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
-    return "cpu" if device == "auto" else device
+    if device == "auto":
+        return "gpu" if gpu_usable() else "cpu"
+    return device
 
 
 def get_backend(device: str):
@@ -35,6 +35,6 @@ def get_backend(device: str):
         if not gpu_usable():
             raise BackendNotFound("--device gpu: no usable GPU with gpu4pyscf here "
                                   "(install with `pip install polcg[gpu]` on a CUDA machine)")
-        raise BackendNotFound("--device gpu: the GPU4PySCF backend is not part of this release yet; "
-                              "use --device cpu")
+        from polcg.qm.gpu4pyscf_backend import GPU4PySCFBackend
+        return GPU4PySCFBackend()
     raise InputError(f"unknown device {device!r}")

@@ -29,6 +29,18 @@ class PySCFBackend:
         import pyscf
         return pyscf.__version__
 
+    @staticmethod
+    def build_scf(mol, job: QMJob):
+        return build_scf(mol, job)
+
+    @staticmethod
+    def to_numpy(dm):
+        return dm
+
+    @staticmethod
+    def versions() -> dict:
+        return versions()
+
     def compute(self, job: QMJob, config: RunConfig) -> QMResult:
         from pyscf import lib
 
@@ -36,7 +48,7 @@ class PySCFBackend:
             lib.num_threads(config.threads)
         t0 = time.perf_counter()
         mol = build_mol(job, config)
-        mf = build_scf(mol, job)
+        mf = self.build_scf(mol, job)
         dm0 = _load_guess(config.guess_dir, job, mol)
         notes: list[str] = []
         mf.kernel(dm0=dm0)
@@ -47,7 +59,7 @@ class PySCFBackend:
         if not mf.converged:
             raise QMError(f"SCF did not converge for subsystem {job.label or job.key()[:12]} "
                           f"({job.natoms} atoms, charge {job.charge:+d}) after a damped retry")
-        dm = mf.make_rdm1()
+        dm = self.to_numpy(mf.make_rdm1())
         dm_total = dm[0] + dm[1] if getattr(dm, "ndim", 2) == 3 else dm
         _save_guess(config.guess_dir, job, dm)
         return QMResult(
@@ -60,7 +72,7 @@ class PySCFBackend:
             scf_cycles=int(getattr(mf, "cycles", -1)),
             wall_s=time.perf_counter() - t0,
             backend=self.name,
-            versions=versions(),
+            versions=self.versions(),
             notes=tuple(notes),
         )
 
