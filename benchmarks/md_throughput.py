@@ -100,7 +100,7 @@ def point(kind: str, pairs: int, platform_name: str) -> dict:
     model = build_vacg(IonsSpec("C4mim", "PF6"), water=None) if kind == "vacg" else build_drude(IonsSpec("C4mim",
                                                                                                        "PF6"))
     steps = max(50, STEPS_500[kind] * 500 // pairs)
-    dt_fs = 10.0 if kind == "vacg" else 1.0
+    dt_fs = RunSettings(n_pairs=1).timestep(model)  # the default step: 10 fs VaCG, Drude from its period
     report = steps * dt_fs * 1e-3 / 5  # five frames and state rows per timing
     with tempfile.TemporaryDirectory() as tmp:
         warm = RunSettings(n_pairs=pairs, equilibrate_ps=0.0, production_ps=report * 5, report_ps=report,

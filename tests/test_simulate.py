@@ -57,7 +57,7 @@ def test_rerun_of_a_finished_run_does_nothing_and_other_settings_are_refused(vac
 
 
 def test_drude_run_reports_cold_drudes_and_fails_loudly_when_they_heat(tmp_path):
-    model = build_drude(IonsSpec("C4mim", "PF6"))
+    model = build_drude(IonsSpec("C4mim", "PF6"), k_drude_kj_mol_a2=4184.0, drude_mass_u=0.4)  # CHARMM-style
     ok = RunSettings(n_pairs=40, equilibrate_ps=0.2, production_ps=0.2, report_ps=0.05, segment_ps=0.1,
                      platform="CPU")
     simulate(model, ok, tmp_path / "ok")
@@ -92,3 +92,14 @@ def test_platform_auto_picks_a_usable_platform():
     system = openmm.System()
     system.addParticle(1.0)
     openmm.Context(system, openmm.VerletIntegrator(0.001), platform)
+
+
+def test_drude_timestep_follows_the_drude_period():
+    from polcg.md.run import drude_timestep_fs
+
+    charmm = build_drude(IonsSpec("C4mim", "PF6"), k_drude_kj_mol_a2=4184.0, drude_mass_u=0.4)
+    assert drude_timestep_fs(charmm) == 1.0  # period 6.1 fs
+    default = build_drude(IonsSpec("C4mim", "PF6"))
+    assert default.drude.max_drude_distance_nm == pytest.approx(0.04)  # 0.02 nm x sqrt(4184/1046)
+    assert RunSettings(n_pairs=1).timestep(default) == 5.0  # period 31 fs
+    assert RunSettings(n_pairs=1).timestep(build_vacg(IonsSpec("C4mim", "PF6"), water=None)) == 10.0

@@ -17,6 +17,12 @@ from polcg.errors import InputError
 from polcg.fragments import IonEntry, load_library
 from polcg.units import ANGSTROM_TO_NM
 
+#: Drude defaults for CG models: a quarter of the CHARMM spring (250 kcal mol⁻¹ Å⁻²) and a 3.2 u
+#: Drude (same α, so q_D halves): a 31 fs core–Drude period and a 5 fs step with the properties
+#: of the CHARMM 4184 / 0.4 u / 1 fs model within error (benchmarks/drude_timestep.py, docs/simulate.md)
+DEFAULT_KD_KJ_MOL_A2 = 1046.0
+DEFAULT_DRUDE_MASS_U = 3.2
+
 
 @dataclass(frozen=True)
 class IonsSpec:
@@ -47,7 +53,7 @@ def build_vacg(ions: IonsSpec, charges: str | None = None, water: str | None = "
 
 def build_drude(ions: IonsSpec, charges: str | None = None, polarizability: str | None = None,
                 thole: float = 2.6, intermolecular_thole: bool = False,
-                k_drude_kj_mol_a2: float = 4184.0, drude_mass_u: float = 0.4,
+                k_drude_kj_mol_a2: float = DEFAULT_KD_KJ_MOL_A2, drude_mass_u: float = DEFAULT_DRUDE_MASS_U,
                 nonbonded: Nonbonded = Nonbonded(), max_drude_distance_nm: float | None = None) -> CGModel:
     """Drude-polarizable CG: one Drude per bead with α > 0 (from `polarizability`, the JSON of
     `polcg polarizability`, or the shipped qm_jobs/polarizability values), Thole a per bead.

@@ -32,6 +32,23 @@ DRUDE_RUNAWAY_K = 50.0
 PLATFORMS = ("CUDA", "OpenCL", "CPU", "Reference")
 
 
+#: Drude models: the automatic step gives at least this many steps per core–Drude period
+#: (benchmarks/drude_timestep.py: cold Drudes below ~2 K and no blow-up from ~6 steps on)
+AUTO_STEPS_PER_PERIOD = 6.0
+
+
+def drude_timestep_fs(model: CGModel) -> float:
+    """The largest multiple of 0.5 fs (at most 10 fs) with AUTO_STEPS_PER_PERIOD steps in the
+    shortest bead–Drude oscillation period of the model: 1 fs for the CHARMM-style spring
+    (4184 kJ mol⁻¹ Å⁻², 0.4 u), 5 fs for polcg's default (1046, 3.2 u)."""
+    from polcg.cg.drude import oscillation_period_fs
+
+    k_a2 = model.drude.k_drude_kj_mol_nm2 / 100.0
+    m_d = model.drude.drude_mass_u
+    period = min(oscillation_period_fs(k_a2, m_d, b.mass_u - m_d) for b in model.bead_types if b.alpha_nm3 > 0)
+    return max(0.5, min(10.0, math.floor(2.0 * period / AUTO_STEPS_PER_PERIOD) / 2.0))
+
+
 class SimulationError(PolcgError):
     """A run became unphysical (NaN energy, hot Drudes)."""
 
@@ -46,7 +63,7 @@ class RunSettings:
     ensemble: str = "npt"  # production ensemble (npt | nvt); equilibration is NPT when a pressure is set
     equilibrate_ps: float = 1000.0
     production_ps: float = 5000.0
-    timestep_fs: float | None = None  # None: 10 fs for fixed-charge models, 1 fs for Drude
+    timestep_fs: float | None = None  # None: 10 fs fixed-charge; Drude: from the Drude period (drude_timestep_fs)
     report_ps: float = 10.0
     segment_ps: float = 100.0
     friction_per_ps: float = 1.0
@@ -55,7 +72,7 @@ class RunSettings:
     platform: str = "auto"
 
     def timestep(self, model: CGModel) -> float:
-        return self.timestep_fs or (1.0 if model.kind == "drude" else 10.0)
+        return self.timestep_fs or (drude_timestep_fs(model) if model.drude is not None else 10.0)
 
     def composition(self, model: CGModel) -> Composition:
         if self.n_water is None:
