@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polcg.qm.pyscf_backend import PySCFBackend, versions
+from polcg.qm.pyscf_backend import PySCFBackend, build_scf, versions
 from polcg.qm.spec import QMJob
 
 
@@ -39,20 +39,7 @@ class GPU4PySCFBackend(PySCFBackend):
         from gpu4pyscf import dft, scf
         from gpu4pyscf.qmmm.itrf import add_mm_charges
 
-        m = job.method
-        restricted = mol.spin == 0
-        if m.is_hf:
-            mf = scf.RHF(mol) if restricted else scf.UHF(mol)
-        else:
-            mf = dft.RKS(mol, xc=m.xc) if restricted else dft.UKS(mol, xc=m.xc)
-            mf.grids.level = m.grid_level
-        if m.density_fit:
-            mf = mf.density_fit(auxbasis=m.auxbasis)
-        if job.bg_charges:
-            mf = add_mm_charges(mf, np.asarray(job.bg_coords_angstrom), np.asarray(job.bg_charges), unit="Angstrom")
-        mf.conv_tol = m.conv_tol
-        mf.max_cycle = m.max_cycle
-        return mf
+        return build_scf(mol, job, scf=scf, dft=dft, embed=add_mm_charges)
 
     @staticmethod
     def to_numpy(dm):

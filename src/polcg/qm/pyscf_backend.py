@@ -89,10 +89,14 @@ def build_mol(job: QMJob, config: RunConfig):
         raise QMError(f"cannot build basis {job.method.basis!r} for {job.label or 'job'}: {exc}") from exc
 
 
-def build_scf(mol, job: QMJob):
-    """The SCF object (restricted for closed shells), density fitted and embedded as the job says."""
-    from pyscf import dft, qmmm, scf
+def build_scf(mol, job: QMJob, scf=None, dft=None, embed=None):
+    """The SCF object (restricted for closed shells), density fitted and embedded as the job says.
+    `scf`, `dft` and `embed` (an `add_mm_charges`-like function) default to PySCF's; the GPU backend
+    passes GPU4PySCF's, which mirror them."""
+    if scf is None:
+        from pyscf import dft, qmmm, scf
 
+        embed = qmmm.mm_charge
     m = job.method
     restricted = mol.spin == 0
     if m.is_hf:
@@ -103,7 +107,7 @@ def build_scf(mol, job: QMJob):
     if m.density_fit:
         mf = mf.density_fit(auxbasis=m.auxbasis)
     if job.bg_charges:
-        mf = qmmm.mm_charge(mf, np.asarray(job.bg_coords_angstrom), np.asarray(job.bg_charges), unit="Angstrom")
+        mf = embed(mf, np.asarray(job.bg_coords_angstrom), np.asarray(job.bg_charges), unit="Angstrom")
     mf.conv_tol = m.conv_tol
     mf.max_cycle = m.max_cycle
     return mf
