@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.cg.builders import IonsSpec, build_vacg
+from polcg.cg.model import Nonbonded
 from polcg.md.analysis import AnalysisSettings, analyze
 from polcg.md.run import RunSettings, simulate
 
@@ -29,6 +30,11 @@ SYSTEMS = {
     # name: (ions, water, settings, experimental file, temperature)
     "pw": dict(ions=IonsSpec("C4mim", "PF6"), water="PW", n_pairs=0, n_water=500, temperature_k=300.0,
                timestep_fs=20.0, equilibrate_ps=500.0, production_ps=3000.0, report_ps=2.0, experiment=None),
+    # PW with the nonbonded convention it was parametrised with (MARTINI 2: LJ force switch 0.9-1.2 nm,
+    # no dispersion correction; PME with eps_r 2.5 as in `pw`)
+    "pw-martini": dict(ions=IonsSpec("C4mim", "PF6"), water="PW", n_pairs=0, n_water=500, temperature_k=300.0,
+                       timestep_fs=20.0, equilibrate_ps=500.0, production_ps=3000.0, report_ps=2.0, experiment=None,
+                       nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9)),
     "pf6": dict(ions=IonsSpec("C4mim", "PF6"), water=None, n_pairs=300, n_water=None, temperature_k=298.15,
                 timestep_fs=10.0, equilibrate_ps=1000.0, production_ps=2000.0, report_ps=5.0,
                 experiment="experimental_c4mim_pf6.csv"),
@@ -48,7 +54,7 @@ def experimental_density(file: str, temperature_k: float) -> dict:
 
 
 def run_system(name: str, spec: dict, scale: float, workdir: Path) -> dict:
-    model = build_vacg(spec["ions"], water=spec["water"])
+    model = build_vacg(spec["ions"], water=spec["water"], nonbonded=spec.get("nonbonded", Nonbonded()))
     settings = RunSettings(n_pairs=spec["n_pairs"], n_water=spec["n_water"], temperature_k=spec["temperature_k"],
                            timestep_fs=spec["timestep_fs"], equilibrate_ps=spec["equilibrate_ps"] * scale,
                            production_ps=spec["production_ps"] * scale, report_ps=spec["report_ps"],
@@ -56,7 +62,8 @@ def run_system(name: str, spec: dict, scale: float, workdir: Path) -> dict:
     t0 = time.perf_counter()
     result = simulate(model, settings, workdir / name)
     props = analyze(workdir / name, AnalysisSettings(platform="CPU"))
-    out = {"model": {"ions": [m.name for m in model.molecules], "bases": [m.base for m in model.molecules]},
+    out = {"model": {"ions": [m.name for m in model.molecules], "bases": [m.base for m in model.molecules],
+                     "nonbonded": model.nonbonded.__dict__},
            "settings": {k: v for k, v in settings.__dict__.items()}, "platform": result.platform,
            "ns_per_day": result.ns_per_day, "wall_s": time.perf_counter() - t0, "analysis": props.to_dict()}
     if spec["experiment"]:

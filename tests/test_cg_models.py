@@ -18,7 +18,7 @@ from polcg.cli import app
 from polcg.errors import InputError
 from polcg.md.layout import Composition, particles
 from polcg.md.packing import lattice_box
-from polcg.md.system import GROUP_DRUDE, build_system
+from polcg.md.system import GROUP_DRUDE, GROUP_LJ_SWITCHED, GROUP_NONBONDED, build_system
 from polcg.polarizabilities import bead_polarizabilities
 from polcg.units import COULOMB_KJ_MOL_NM
 
@@ -255,3 +255,76 @@ def test_intermolecular_thole_is_the_screening_correction(distance_nm):
             ref += COULOMB_KJ_MOL_NM * 10.0 * qi * qj / r * (thole_screening(r, alpha, alpha, 2.6) - 1.0)
     assert abs(ref) > 1e-5
     assert _energy(system, pos, {3}) == pytest.approx(ref, rel=1e-6)
+
+
+# -- LJ force switch (MARTINI 2 convention) ----------------------------------------------------
+
+
+def _two_pw(model, r_nm: float, box_nm: float = 4.0):
+    """Two PW molecules with their W beads r_nm apart along x (charged beads pointing away)."""
+    from polcg.md.packing import Configuration
+
+    one = np.array([[0.0, 0.0, 0.0], [-0.14, 0.0, 0.0], [0.0, -0.14, 0.0]])
+    two = np.array([[r_nm, 0.0, 0.0], [r_nm + 0.14, 0.0, 0.0], [r_nm, 0.14, 0.0]])
+    return Configuration(Composition(0, 2), np.vstack([one, two]) + 1.0, (box_nm,) * 3)
+
+
+def _lj_pair_curve(model):
+    """r ↦ (LJ energy kJ/mol, x force on the second W bead kJ/mol/nm) for two PW at W–W distance r."""
+    config = _two_pw(model, 0.5)
+    system, _ = build_system(model, config)
+    for force in system.getForces():
+        if isinstance(force, openmm.NonbondedForce):
+            for i in range(force.getNumParticles()):
+                _, s, e = force.getParticleParameters(i)
+                force.setParticleParameters(i, 0.0, s, e)
+    ctx = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("Reference"))
+    kj, groups = openmm.unit.kilojoule_per_mole, {GROUP_NONBONDED, GROUP_LJ_SWITCHED}
+
+    def at(r_nm: float) -> tuple[float, float]:
+        ctx.setPositions(_two_pw(model, r_nm).positions_nm)
+        state = ctx.getState(getEnergy=True, getForces=True, groups=groups)
+        f = state.getForces(asNumpy=True).value_in_unit(kj / openmm.unit.nanometer)
+        return state.getPotentialEnergy().value_in_unit(kj), float(f[3, 0])
+
+    return at
+
+
+def test_lj_force_switch_is_smooth_and_zero_at_the_cutoff():
+    """GROMACS force switch 0.9–1.2 nm on the PW W–W pair (σ 0.47 nm, ε 4 kJ/mol): below the switch
+    it is plain LJ shifted by a constant; the force is continuous at 0.9 nm, and force, its slope
+    and the energy vanish at 1.2 nm; the energy is the integral of the force from the cutoff."""
+    from dataclasses import replace
+
+    from scipy.integrate import quad
+
+    from polcg.cg.model import Nonbonded
+
+    model = build_vacg(RM, water="PW")
+    plain = _lj_pair_curve(replace(model, nonbonded=Nonbonded(dispersion_correction=False)))
+    switched = _lj_pair_curve(replace(model, nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9)))
+    shift = [switched(r)[0] - plain(r)[0] for r in (0.45, 0.6, 0.85)]
+    assert np.ptp(shift) < 1e-9 and abs(shift[0]) > 1e-3  # a constant, and not zero
+    h = 1e-5  # across 0.9 nm the force changes as plain LJ's does (the added A d² + B d³ starts flat)
+    below, above = switched(0.9 - h)[1], switched(0.9 + h)[1]
+    plain_step = plain(0.9 + h)[1] - plain(0.9 - h)[1]
+    assert abs((above - below) - plain_step) < 1e-7 * abs(below)
+    e_c, f_c = switched(1.2 - 1e-7)
+    f_near = switched(1.2 - 1e-3)[1]
+    assert abs(e_c) < 1e-9 and abs(f_c) < 1e-9 and abs(f_near) < 1e-4 * abs(below)
+    for r in (0.7, 1.0, 1.1):
+        work, _ = quad(lambda x: switched(x)[1], r, 1.2, limit=20)
+        assert switched(r)[0] == pytest.approx(work, rel=1e-6, abs=1e-8)
+    plain_f = plain(1.0)[1]
+    assert abs(switched(1.0)[1]) < abs(plain_f)  # the switch weakens the tail
+
+
+def test_lj_switch_needs_a_sensible_range_and_no_tail_correction():
+    from polcg.cg.model import Nonbonded
+
+    with pytest.raises(InputError, match="between 0 and the cutoff"):
+        Nonbonded(dispersion_correction=False, lj_switch_nm=1.3)
+    with pytest.raises(InputError, match="dispersion correction"):
+        Nonbonded(lj_switch_nm=0.9)
+    model = build_vacg(RM, water="PW", nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9))
+    assert CGModel.from_dict(json.loads(json.dumps(model.to_dict()))) == model

@@ -170,6 +170,18 @@ def test_vacg_single_point_matches_openmm(lmp_any, vacg_box, tmp_path):
         assert _rel(got[term], ref[term]) < REL_TOL, f"{term}: LAMMPS {got[term]} vs OpenMM {ref[term]} kJ/mol"
 
 
+def test_force_switched_lj_matches_openmm(lmp_any, vacg_box, tmp_path):
+    """MARTINI 2's LJ (force switch 0.9–1.2 nm) as `hybrid/overlay lj/gromacs … coul/long`."""
+    model, config = vacg_box
+    model = replace(model, nonbonded=replace(model.nonbonded, lj_switch_nm=0.9))
+    write_lammps(model, config, tmp_path)
+    assert "lj/gromacs 9 12 coul/long 12" in (tmp_path / "in.lammps").read_text()
+    got, ref = _lammps_terms(_run_lammps(lmp_any, tmp_path)), _openmm_terms(model, config)
+    _report("switched", got, ref)
+    for term in ("lj", "coulomb", "total"):
+        assert _rel(got[term], ref[term]) < REL_TOL, f"{term}: LAMMPS {got[term]} vs OpenMM {ref[term]} kJ/mol"
+
+
 def test_vacg_tail_correction_close_to_openmm(lmp_any, vacg_box, tmp_path):
     """LAMMPS sums the tail over type counts, OpenMM averages over N(N+1)/2 pairs: tails agree to
     1 % (measured 0.15 %), the LJ energies with tails to 0.1 %."""
@@ -199,10 +211,12 @@ def _erfc_error_kj(model: CGModel, config: Configuration, g_per_a: float) -> flo
     return float(np.sum(LMP_COULOMB_KCAL_MOL_A * q[i] * q[j] / r * (approx - erfc(x)))) * KCAL_TO_KJ
 
 
-def test_drude_single_point_matches_openmm(lmp_drude, drude_box, tmp_path):
+@pytest.mark.parametrize("lj_switch_nm", [None, 0.9])
+def test_drude_single_point_matches_openmm(lmp_drude, drude_box, tmp_path, lj_switch_nm):
     """Each term to 0.1 %; the Coulomb difference is LAMMPS's erfc approximation on the excluded
-    core–Drude pairs: removing it leaves < 1e-5."""
+    core–Drude pairs: removing it leaves < 1e-5. Plain and force-switched LJ."""
     model, config = drude_box
+    model = replace(model, nonbonded=replace(model.nonbonded, lj_switch_nm=lj_switch_nm))
     write_lammps(model, config, tmp_path)
     row = _run_lammps(lmp_drude, tmp_path)
     got, ref = _lammps_terms(row), _openmm_terms(model, config)

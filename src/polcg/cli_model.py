@@ -61,23 +61,28 @@ def build(
     base: str = typer.Option(None, help="Base model of the library parameters (e.g. roy-maroncelli)."),
     params: Path = typer.Option(None, help="YAML of extra CG parameters: {ion: {base: block}}."),
     cutoff: float = typer.Option(1.2, help="Nonbonded cutoff, nm."),
-    dispersion_correction: bool = typer.Option(True, help="Long-range LJ dispersion correction."),
+    dispersion_correction: bool = typer.Option(None, help="Long-range LJ dispersion correction "
+                                               "(default: on, off with --lj-switch)."),
+    lj_switch: float = typer.Option(None, help="Force-switch LJ from this distance (nm) to the cutoff, as "
+                                    "GROMACS vdw-modifier=force-switch (MARTINI 2: 0.9 with cutoff 1.2)."),
 ) -> None:
     """Build a VaCG or Drude CG model of a 1:1 ionic liquid and write DIR/model.json."""
     try:
         _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps_w, thole,
-               intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction)
+               intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction, lj_switch)
     except (PolcgError, ValueError) as exc:
         fail(exc)
 
 
 def _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps_w, thole,
-           intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction) -> None:
+           intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction, lj_switch) -> None:
     from polcg.cg.builders import IonsSpec, build_drude, build_vacg
     from polcg.cg.model import Nonbonded
 
     ions = IonsSpec(cation, anion, base, str(params) if params else None)
-    nb = Nonbonded(cutoff_nm=cutoff, dispersion_correction=dispersion_correction)
+    if dispersion_correction is None:
+        dispersion_correction = lj_switch is None
+    nb = Nonbonded(cutoff_nm=cutoff, dispersion_correction=dispersion_correction, lj_switch_nm=lj_switch)
     q = str(charges) if charges else None
     if kind == "vacg":
         w = None if water.lower() == "none" else water.upper()

@@ -6,7 +6,9 @@ by the system builders as an exact charge scaling, q / sqrt(ε) (see `effective_
 
 Nonbonded conventions, the same in every engine polcg writes for:
 * LJ 12-6 with Lorentz–Berthelot mixing, truncated at the cutoff (no shift; forces are those
-  of a shifted potential), optional isotropic long-range dispersion correction;
+  of a shifted potential), optional isotropic long-range dispersion correction; or, with
+  `lj_switch_nm`, the GROMACS force switch (the MARTINI 2 convention, 0.9–1.2 nm): forces go
+  smoothly to zero between the switch distance and the cutoff, no dispersion correction;
 * Coulomb by PME (or Ewald) with the same cutoff;
 * all pairs within one molecule excluded from LJ and Coulomb (small, rigid or stiff CG ions;
   MARTINI PW); intramolecular induced dipoles interact through Thole-screened pairs only.
@@ -154,10 +156,25 @@ class DrudeModel:
 
 @dataclass(frozen=True)
 class Nonbonded:
+    """Cutoff, Coulomb method and LJ treatment. lj_switch_nm (None: plain truncation) starts the
+    GROMACS force switch (`vdw-modifier = force-switch`, LAMMPS `lj/gromacs`)."""
+
     cutoff_nm: float = 1.2
     coulomb: str = "pme"  # pme | ewald
     ewald_tolerance: float = 5e-4
     dispersion_correction: bool = True
+    lj_switch_nm: float | None = None
+
+    def __post_init__(self):
+        if not self.cutoff_nm > 0:
+            raise InputError(f"cutoff {self.cutoff_nm} nm is not positive")
+        if self.lj_switch_nm is not None:
+            if not 0.0 < self.lj_switch_nm < self.cutoff_nm:
+                raise InputError(f"LJ switch distance {self.lj_switch_nm} nm is not between 0 and the "
+                                 f"cutoff {self.cutoff_nm} nm")
+            if self.dispersion_correction:
+                raise InputError("the LJ force switch and the dispersion correction do not go together "
+                                 "(the switched potential is zero beyond the cutoff; MARTINI uses neither)")
 
 
 @dataclass(frozen=True)

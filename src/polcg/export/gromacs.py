@@ -2,7 +2,8 @@
 
 What is expressed exactly (the OpenMM System of `polcg.md.system` is the reference):
 * LJ 12-6, Lorentz–Berthelot (`comb-rule 2`, σ/ε per atom type), truncated at the cutoff with no
-  potential shift (`vdw-modifier = None`); bead types with σ = 0 get σ = ε = 0 (no LJ at all);
+  potential shift (`vdw-modifier = None`), or force-switched (`vdw-modifier = Force-switch`,
+  `rvdw-switch`) where the model says so; bead types with σ = 0 get σ = ε = 0 (no LJ at all);
 * Coulomb by PME (or Ewald) with the same cutoff, using the effective charges of
   `polcg.md.layout.particles` (VaCG: q / sqrt(ε) of the molecule's role, water its own ε);
 * all intramolecular pairs excluded (`nrexcl 1` plus an explicit `[ exclusions ]` list);
@@ -210,7 +211,7 @@ def _nonbonded_mdp(model: CGModel) -> list[str]:
         f"coulombtype              = {'PME' if nb.coulomb == 'pme' else 'Ewald'}",
         f"rcoulomb                 = {nb.cutoff_nm:g}",
         "vdwtype                  = Cut-off",
-        "vdw-modifier             = None",
+        *_vdw_modifier(nb),
         f"rvdw                     = {nb.cutoff_nm:g}",
         f"DispCorr                 = {'EnerPres' if nb.dispersion_correction else 'no'}"
         + ("  ; r^-6 tail only (OpenMM also corrects r^-12)" if nb.dispersion_correction else ""),
@@ -220,6 +221,12 @@ def _nonbonded_mdp(model: CGModel) -> list[str]:
         "lincs-order              = 6",
         "lincs-iter               = 2",
     ]
+
+
+def _vdw_modifier(nb) -> list[str]:
+    if nb.lj_switch_nm is None:
+        return ["vdw-modifier             = None"]
+    return ["vdw-modifier             = Force-switch", f"rvdw-switch              = {nb.lj_switch_nm:g}"]
 
 
 def _production_mdp(model: CGModel, temperature_k: float) -> str:

@@ -5,7 +5,8 @@ Units: real (Å, kcal/mol, fs, e, g/mol); the model's nm, kJ/mol convert with 10
 * LJ 12-6 with an explicit Lorentz–Berthelot `pair_coeff` for every type pair (`mix arithmetic`
   is stated but never used), truncated at the cutoff without shift, `tail yes|no` as the
   model's dispersion correction (LAMMPS averages the tail over type counts, OpenMM over
-  N(N+1)/2 particle pairs: the tails differ by O(1/N));
+  N(N+1)/2 particle pairs: the tails differ by O(1/N)); a force-switched model's LJ is
+  `hybrid/overlay lj/gromacs r1 rc coul/long rc` (the GROMACS switch exactly);
 * Coulomb `lj/cut/coul/long` + `pppm` (model `pme`) or `ewald`, `pair_modify table 0`; the charges
   are the effective ones of `polcg.md.layout.particles` (VaCG ε-scaled, Drude cores q − q_D);
 * every intramolecular pair excluded by `special_bonds lj/coul 0.0 0.0 0.0`: LAMMPS excludes

@@ -45,17 +45,9 @@ def input_file(model: CGModel, topo: _Topology, header: str, accuracy: float, te
 
 def _pair_lines(model: CGModel, topo: _Topology, accuracy: float) -> list[str]:
     nb = model.nonbonded
-    cut_a = nb.cutoff_nm * NM_TO_ANGSTROM
     drude = bool(topo.types_with("D"))
-    tail = "yes" if nb.dispersion_correction else "no"
-    lines = ["# LJ (Lorentz-Berthelot, explicit for every type pair; truncated, not shifted) + Coulomb (long range)"]
-    if drude:
-        damp = next(model.bead_type(t.bead).thole for t in topo.atom_types if t.drude_flag == "D")
-        lines += [f"pair_style hybrid/overlay {LMP_PAIR} {cut_a:.6g} thole {damp:.6g} {cut_a:.6g}",
-                  f"pair_modify pair {LMP_PAIR} mix arithmetic table 0 tail {tail}"]
-    else:
-        lines += [f"pair_style {LMP_PAIR} {cut_a:.6g}", f"pair_modify mix arithmetic table 0 tail {tail}"]
-    prefix = f"{LMP_PAIR} " if drude else ""
+    lines, lj_style, hybrid = _pair_styles(model, topo)
+    prefix = f"{lj_style} " if hybrid else ""
     ntypes = len(topo.atom_types)
     for i, j in itertools.combinations_with_replacement(range(1, ntypes + 1), 2):
         eps, sigma = _lj_pair(model, topo.atom_types[i - 1], topo.atom_types[j - 1])
@@ -70,6 +62,32 @@ def _pair_lines(model: CGModel, topo: _Topology, accuracy: float) -> list[str]:
             lines.append(f"pair_coeff {i} {j} thole {alpha:.10g} {0.5 * (bi.thole + bj.thole):.10g}")
     style = "pppm" if nb.coulomb == "pme" else "ewald"
     return lines + [f"kspace_style {style} {accuracy:.3g}"]
+
+
+def _pair_styles(model: CGModel, topo: _Topology) -> tuple[list[str], str, bool]:
+    """The pair_style / pair_modify lines, the LJ sub-style's name and whether the style is hybrid."""
+    nb = model.nonbonded
+    cut = f"{nb.cutoff_nm * NM_TO_ANGSTROM:.6g}"
+    tail = "yes" if nb.dispersion_correction else "no"
+    if nb.lj_switch_nm is None:
+        lines = ["# LJ (Lorentz-Berthelot, explicit for every type pair; truncated, not shifted) + Coulomb "
+                 "(long range)"]
+        lj_style, styles = LMP_PAIR, f"{LMP_PAIR} {cut}"
+    else:
+        lines = ["# LJ force-switched as in GROMACS (lj/gromacs; Lorentz-Berthelot, explicit for every type pair)",
+                 "# + Coulomb (long range)"]
+        lj_style, styles = "lj/gromacs", f"lj/gromacs {nb.lj_switch_nm * NM_TO_ANGSTROM:.6g} {cut} coul/long {cut}"
+    if topo.types_with("D"):
+        damp = next(model.bead_type(t.bead).thole for t in topo.atom_types if t.drude_flag == "D")
+        styles += f" thole {damp:.6g} {cut}"
+    hybrid = styles != f"{LMP_PAIR} {cut}"
+    if not hybrid:
+        return lines + [f"pair_style {styles}", f"pair_modify mix arithmetic table 0 tail {tail}"], lj_style, False
+    lines += [f"pair_style hybrid/overlay {styles}",
+              f"pair_modify pair {lj_style} mix arithmetic table 0 tail {tail}"]
+    if nb.lj_switch_nm is not None:
+        lines += ["pair_modify pair coul/long table 0", "pair_coeff * * coul/long"]
+    return lines, lj_style, True
 
 
 def _lj_pair(model: CGModel, a: _AtomType, b: _AtomType) -> tuple[float, float]:

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import openmm
 
-from polcg.md.system import GROUP_BONDED, GROUP_DRUDE, GROUP_NONBONDED, GROUP_THOLE
+from polcg.md.system import GROUP_BONDED, GROUP_DRUDE, GROUP_LJ_SWITCHED, GROUP_NONBONDED, GROUP_THOLE
 
 
 def energy_terms(system: openmm.System, positions_nm: np.ndarray, platform: str = "Reference") -> dict[str, float]:
@@ -20,7 +20,7 @@ def energy_terms(system: openmm.System, positions_nm: np.ndarray, platform: str 
     _drop_screened_pairs(springs)
     e = {
         "total": _energy(system, positions_nm, platform, None),
-        "lj": _energy(lj_only, positions_nm, platform, {GROUP_NONBONDED}),
+        "lj": _energy(lj_only, positions_nm, platform, {GROUP_NONBONDED, GROUP_LJ_SWITCHED}),
         "coulomb": _energy(coul_only, positions_nm, platform, {GROUP_NONBONDED}),
         "bonded": _energy(system, positions_nm, platform, {GROUP_BONDED}),
     }

@@ -1,7 +1,8 @@
 """The OpenMM System of a CG model in a box: the reference every export is checked against.
 
 Force groups: 0 bonded terms, 1 NonbondedForce (LJ + Coulomb), 2 DrudeForce (springs and the
-Thole-screened intramolecular dipole pairs), 3 intermolecular Thole (CustomNonbondedForce).
+Thole-screened intramolecular dipole pairs), 3 intermolecular Thole (CustomNonbondedForce),
+4 force-switched LJ (CustomNonbondedForce; then group 1 holds Coulomb only).
 """
 
 from __future__ import annotations
@@ -19,12 +20,32 @@ from polcg.md.layout import Particle, bead_index, molecule_order, molecule_slice
 from polcg.md.packing import Configuration
 from polcg.units import COULOMB_KJ_MOL_NM
 
-GROUP_BONDED, GROUP_NONBONDED, GROUP_DRUDE, GROUP_THOLE = 0, 1, 2, 3
+GROUP_BONDED, GROUP_NONBONDED, GROUP_DRUDE, GROUP_THOLE, GROUP_LJ_SWITCHED = 0, 1, 2, 3, 4
 
 #: T(r) − 1 for the intermolecular dipole pairs (the Coulomb part is in NonbondedForce)
 THOLE_EXPRESSION = (
     "ONE_4PI_EPS0*qd1*qd2*(-(1+0.5*u)*exp(-u))/r; u = a12*r/(alpha1*alpha2)^(1/6); a12 = 0.5*(a1+a2)"
 )
+
+
+#: LJ with the GROMACS force switch: each r^-n term becomes Φ_n(r) = r^-n − S_n(r), with
+#: S_n = C_n for r < r1 and C_n + A_n/3 (r − r1)³ + B_n/4 (r − r1)⁴ up to the cutoff
+#: (GROMACS reference manual, "Modified non-bonded interactions"; LAMMPS pair lj/gromacs)
+LJ_SWITCH_EXPRESSION = (
+    "4*eps*(sig^12*(1/r^12 - s12) - sig^6*(1/r^6 - s6));"
+    "s12 = C12 + step(r-r1)*(A12/3*d^3 + B12/4*d^4);"
+    "s6 = C6 + step(r-r1)*(A6/3*d^3 + B6/4*d^4);"
+    "d = r - r1; eps = sqrt(eps1*eps2); sig = 0.5*(sig1+sig2)"
+)
+
+
+def force_switch_constants(n: int, r1: float, rc: float) -> tuple[float, float, float]:
+    """(A, B, C) of the GROMACS force switch of r^-n between r1 and rc: force, its derivative and
+    the potential vanish at rc."""
+    a = -n * ((n + 4) * rc - (n + 1) * r1) / (rc ** (n + 2) * (rc - r1) ** 2)
+    b = n * ((n + 3) * rc - (n + 1) * r1) / (rc ** (n + 2) * (rc - r1) ** 3)
+    c = 1.0 / rc**n - a / 3.0 * (rc - r1) ** 3 - b / 4.0 * (rc - r1) ** 4
+    return a, b, c
 
 
 def build_system(model: CGModel, config: Configuration) -> tuple[openmm.System, app.Topology]:
@@ -87,17 +108,48 @@ def _nonbonded(system, model, parts: list[Particle], slices, periodic: bool) -> 
     else:
         force.setNonbondedMethod(openmm.NonbondedForce.NoCutoff)
     force.setUseSwitchingFunction(False)
-    for p in parts:
-        if p.is_drude:
-            force.addParticle(p.charge_e, 1.0, 0.0)
-        else:
-            bt = model.bead_type(p.type_name)
-            force.addParticle(p.charge_e, bt.sigma_nm if bt.sigma_nm > 0 else 1.0, bt.epsilon_kj_mol)
+    switched = nb.lj_switch_nm is not None
+    lj = [_lj_params(model, p) for p in parts]
+    for p, (sigma, eps) in zip(parts, lj):
+        force.addParticle(p.charge_e, sigma, 0.0 if switched else eps)
     for sl in slices:
         for i, j in itertools.combinations(sl, 2):
             force.addException(i, j, 0.0, 1.0, 0.0)
     force.setForceGroup(GROUP_NONBONDED)
     system.addForce(force)
+    if switched:
+        system.addForce(_switched_lj(nb, lj, slices, periodic))
+
+
+def _lj_params(model: CGModel, p: Particle) -> tuple[float, float]:
+    """(σ nm, ε kJ/mol) of a particle; Drudes and σ = 0 beads have no LJ."""
+    if p.is_drude:
+        return 1.0, 0.0
+    bt = model.bead_type(p.type_name)
+    return (bt.sigma_nm, bt.epsilon_kj_mol) if bt.sigma_nm > 0 else (1.0, 0.0)
+
+
+def _switched_lj(nb, lj: list[tuple[float, float]], slices, periodic: bool) -> openmm.CustomNonbondedForce:
+    """Force-switched LJ, with its cutoff also in a gas-phase system (so ΔH_vap compares the
+    same pair potential)."""
+    force = openmm.CustomNonbondedForce(LJ_SWITCH_EXPRESSION)
+    force.addGlobalParameter("r1", nb.lj_switch_nm)
+    for n in (12, 6):
+        for name, value in zip("ABC", force_switch_constants(n, nb.lj_switch_nm, nb.cutoff_nm)):
+            force.addGlobalParameter(f"{name}{n}", value)
+    force.addPerParticleParameter("sig")
+    force.addPerParticleParameter("eps")
+    for sigma, eps in lj:
+        force.addParticle([sigma, eps])
+    for sl in slices:
+        for i, j in itertools.combinations(sl, 2):
+            force.addExclusion(i, j)
+    force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic if periodic
+                             else openmm.CustomNonbondedForce.CutoffNonPeriodic)
+    force.setCutoffDistance(nb.cutoff_nm)
+    force.setUseLongRangeCorrection(False)
+    force.setForceGroup(GROUP_LJ_SWITCHED)
+    return force
 
 
 def _drude(system, model, parts: list[Particle], slices, periodic: bool) -> None:
