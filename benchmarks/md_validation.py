@@ -3,7 +3,7 @@ alone, the 4-site [C4mim][PF6] model and polcg's [C4mim][BF4] (Roy-Maroncelli ca
 BF4 bead), each run with `polcg simulate` and `polcg analyze`, compared with experiment from
 ../shared/reference. Writes JSON (default benchmarks/results/md_validation.json).
 
-    python benchmarks/md_validation.py [--systems pw,pf6,bf4] [--scale 1.0] [--workdir validation_runs]
+    python benchmarks/md_validation.py [--systems pw,pw-martini,pf6,bf4] [--scale 1.0] [--workdir validation_runs]
 
 `--scale` multiplies every run length (0.1 for a quick look). Runs are resumable (rerun the same
 command after a kill).
