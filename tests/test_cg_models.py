@@ -260,7 +260,7 @@ def test_intermolecular_thole_is_the_screening_correction(distance_nm):
 # -- LJ force switch (MARTINI 2 convention) ----------------------------------------------------
 
 
-def _two_pw(model, r_nm: float, box_nm: float = 4.0):
+def _two_pw(r_nm: float, box_nm: float = 4.0):
     """Two PW molecules with their W beads r_nm apart along x (charged beads pointing away)."""
     from polcg.md.packing import Configuration
 
@@ -271,7 +271,7 @@ def _two_pw(model, r_nm: float, box_nm: float = 4.0):
 
 def _lj_pair_curve(model):
     """r ↦ (LJ energy kJ/mol, x force on the second W bead kJ/mol/nm) for two PW at W–W distance r."""
-    config = _two_pw(model, 0.5)
+    config = _two_pw(0.5)
     system, _ = build_system(model, config)
     for force in system.getForces():
         if isinstance(force, openmm.NonbondedForce):
@@ -282,7 +282,7 @@ def _lj_pair_curve(model):
     kj, groups = openmm.unit.kilojoule_per_mole, {GROUP_NONBONDED, GROUP_LJ_SWITCHED}
 
     def at(r_nm: float) -> tuple[float, float]:
-        ctx.setPositions(_two_pw(model, r_nm).positions_nm)
+        ctx.setPositions(_two_pw(r_nm).positions_nm)
         state = ctx.getState(getEnergy=True, getForces=True, groups=groups)
         f = state.getForces(asNumpy=True).value_in_unit(kj / openmm.unit.nanometer)
         return state.getPotentialEnergy().value_in_unit(kj), float(f[3, 0])

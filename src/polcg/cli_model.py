@@ -61,9 +61,9 @@ def build(
     base: str = typer.Option(None, help="Base model of the library parameters (e.g. roy-maroncelli)."),
     params: Path = typer.Option(None, help="YAML of extra CG parameters: {ion: {base: block}}."),
     cutoff: float = typer.Option(1.2, help="Nonbonded cutoff, nm."),
-    dispersion_correction: bool = typer.Option(None, help="Long-range LJ dispersion correction "
+    dispersion_correction: bool | None = typer.Option(None, help="Long-range LJ dispersion correction "
                                                "(default: on, off with --lj-switch)."),
-    lj_switch: float = typer.Option(None, help="Force-switch LJ from this distance (nm) to the cutoff, as "
+    lj_switch: float | None = typer.Option(None, help="Force-switch LJ from this distance (nm) to the cutoff, as "
                                     "GROMACS vdw-modifier=force-switch (MARTINI 2: 0.9 with cutoff 1.2)."),
 ) -> None:
     """Build a VaCG or Drude CG model of a 1:1 ionic liquid and write DIR/model.json."""

@@ -77,11 +77,11 @@ def _pair_styles(model: CGModel, topo: _Topology) -> tuple[list[str], str, bool]
         lines = ["# LJ force-switched as in GROMACS (lj/gromacs; Lorentz-Berthelot, explicit for every type pair)",
                  "# + Coulomb (long range)"]
         lj_style, styles = "lj/gromacs", f"lj/gromacs {nb.lj_switch_nm * NM_TO_ANGSTROM:.6g} {cut} coul/long {cut}"
-    if topo.types_with("D"):
+    drude = bool(topo.types_with("D"))
+    if drude:
         damp = next(model.bead_type(t.bead).thole for t in topo.atom_types if t.drude_flag == "D")
         styles += f" thole {damp:.6g} {cut}"
-    hybrid = styles != f"{LMP_PAIR} {cut}"
-    if not hybrid:
+    if not (drude or nb.lj_switch_nm is not None):
         return lines + [f"pair_style {styles}", f"pair_modify mix arithmetic table 0 tail {tail}"], lj_style, False
     lines += [f"pair_style hybrid/overlay {styles}",
               f"pair_modify pair {lj_style} mix arithmetic table 0 tail {tail}"]
