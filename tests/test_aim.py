@@ -1,4 +1,4 @@
-"""Atom-in-molecule volumes (polcg.qm.aim): QTAIM (near-grid Bader) and Hirshfeld, on tiny systems.
+"""Atom-in-molecule volumes (polcg.qm.aim, .bader, .density_grids): QTAIM and Hirshfeld, on tiny systems.
 
 Reference fact used: the hydrogen atom density is ρ(r) = exp(-2r)/π (bohr), so the ρ = c
 isosurface is the sphere r = -ln(cπ)/2 bohr (c = 0.001: 1.525 Å, V = 14.85 Å³).
@@ -13,7 +13,8 @@ import pytest
 from pyscf import gto, scf
 
 from polcg.errors import QMError
-from polcg.qm.aim import density_cube, hirshfeld_volumes, qtaim_volumes
+from polcg.qm.aim import hirshfeld_volumes, qtaim_volumes
+from polcg.qm.density_grids import Lattice, density_cube
 from polcg.units import BOHR_TO_ANGSTROM
 
 
@@ -138,12 +139,12 @@ def test_near_grid_walk_alone_finds_the_half_spaces_of_h2(h2):
     H2's basins are the half-spaces either side of the bond's mid-plane; the plain on-grid ascent
     (no correction vector) misassigns ~8 % of the points inside the isosurface, the near-grid ~1 %.
     """
-    from polcg.qm import aim
+    from polcg.qm import bader
 
     mol, dm = h2
-    origin, h, rho = density_cube(mol, dm, 0.15, axes=aim._AXES)
-    lat = aim._Lattice(origin, h, aim._AXES)
-    labels = aim._basin_labels(mol, lat, rho, 1e-3)[0]
+    origin, h, rho = density_cube(mol, dm, 0.15, axes=bader._AXES)
+    lat = Lattice(origin, h, bader._AXES)
+    labels = bader._basin_labels(mol, lat, rho, 1e-3)[0]
     xyz = mol.atom_coords()
     points = lat.xyz(np.indices(rho.shape).reshape(3, -1).T).reshape(rho.shape + (3,))
     side = ((points - xyz.mean(axis=0)) @ (xyz[1] - xyz[0]) > 0).astype(int)
