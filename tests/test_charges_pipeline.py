@@ -1,6 +1,7 @@
 """`polcg charges` end to end on tiny clusters with real PySCF calculations (HF/STO-3G)."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -50,6 +51,33 @@ def test_well_separated_pairs_equal_isolated_pairs(separated_pairs, tmp_path):
     interaction = (res.reference["energy_hartree"] - isolated_e) * 627.5
     assert 0.01 < abs(interaction) < 0.5
     assert abs(res.reference["energy_error_kcal_mol"]) < 0.01 * abs(interaction) + 1e-4
+
+
+def test_embedding_scheme_sets_the_background_and_scheme_the_report(nh4cl_cluster, tmp_path):
+    # Mulliken charges reported from NPA-embedded subsystems: the densities, energy and background are
+    # those of the NPA run; the reported charges are Mulliken's of those same densities.
+    settings = GEBFSettings(xi=3.0, eta=2, tol_charge=1e-5)
+    npa = run(nh4cl_cluster, tmp_path, settings, replace(FAST, scheme="npa"))
+    mixed = run(nh4cl_cluster, tmp_path, settings, replace(FAST, embedding_scheme="npa"), reference=True)
+    plain = run(nh4cl_cluster, tmp_path, settings, reference=True)
+    assert mixed.method["embedding_scheme"] == "npa" and mixed.method["scheme"] == "mulliken"
+    assert abs(mixed.energy_hartree - npa.energy_hartree) < 1e-9
+    assert np.allclose(mixed.gebf["energy_embedding_charges"], npa.gebf["energy_embedding_charges"], atol=1e-9)
+    assert abs(mixed.energy_hartree - plain.energy_hartree) > 1e-6  # a different background
+    # NPA and Mulliken differ by up to 0.036 e here (HF/STO-3G); the report is Mulliken's, close to the full Mulliken
+    assert np.max(np.abs(np.array(mixed.atom_charges) - npa.atom_charges)) > 0.02
+    assert mixed.reference["max_ion_charge_error"] < 0.005 and abs(sum(mixed.atom_charges)) < 1e-8
+    # the full-cluster job does not depend on the embedding scheme: it was reused, not recomputed
+    assert mixed.reference["energy_hartree"] == plain.reference["energy_hartree"]
+
+
+def test_embedding_scheme_equal_to_scheme_keeps_job_keys():
+    from polcg.qm import QMJob
+    job = lambda m: QMJob.build(["H", "H"], [[0, 0, 0], [0, 0, 0.74]], 0, m).key()  # noqa: E731
+    assert job(FAST) == job(replace(FAST, embedding_scheme="mulliken"))
+    assert job(FAST) != job(replace(FAST, embedding_scheme="npa"))
+    with pytest.raises(ValueError, match="unknown charge scheme"):
+        replace(FAST, embedding_scheme="bader")
 
 
 def test_rerun_reuses_jobs_and_interrupted_run_resumes(nh4cl_cluster, tmp_path):

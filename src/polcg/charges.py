@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -131,8 +131,10 @@ def ion_charges(cluster: Cluster, atom_charges: np.ndarray) -> tuple[IonCharge, 
 
 
 def full_reference(cluster: Cluster, method: MethodSpec, runner: _Runner, gebf: GEBFResult) -> dict:
-    """The whole cluster in one calculation, and GEBF's errors against it."""
-    job = QMJob.build(cluster.elements, cluster.coords_angstrom, cluster.charge, method, label="full cluster")
+    """The whole cluster in one calculation, and GEBF's errors against it (the embedding scheme plays no
+    part in it, so the job is shared by runs that differ only in that)."""
+    job = QMJob.build(cluster.elements, cluster.coords_angstrom, cluster.charge,
+                      replace(method, embedding_scheme=None), label="full cluster")
     res = runner([job], "full-cluster reference")[job.key()]
     q_full = np.asarray(res.charges)
     ions_full = np.array([q_full[list(m.atoms)].sum() for m in cluster.molecules])
@@ -178,7 +180,8 @@ def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), setting
 def _method_dict(method: MethodSpec) -> dict:
     return {"xc": method.xc, "basis": method.basis, "auxbasis": method.auxbasis if method.density_fit else None,
             "grid": None if method.is_hf else f"pyscf level {method.grid_level}", "scheme": method.scheme,
-            "density_fit": method.density_fit, "conv_tol_hartree": method.conv_tol}
+            "embedding_scheme": method.background_scheme, "density_fit": method.density_fit,
+            "conv_tol_hartree": method.conv_tol}
 
 
 def _gebf_dict(res: GEBFResult, settings: GEBFSettings, mode: str, groups) -> dict:

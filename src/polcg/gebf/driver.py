@@ -28,7 +28,9 @@ class GEBFSettings:
 @dataclass(frozen=True)
 class GEBFResult:
     """Assembled GEBF charges and energy. `embedding_charges` are the background charges of the
-    last pass (those that enter the energy); `atom_charges` are assembled from that pass."""
+    last pass (those that enter the energy, in the method's embedding scheme); `atom_charges` are
+    assembled from that pass in the reported scheme. `max_charge_change` follows the embedding
+    charges, whose fixed point the loop seeks."""
 
     atom_charges: np.ndarray
     energy_hartree: float
@@ -69,7 +71,7 @@ def run_gebf(elements: Sequence[str], coords_angstrom: np.ndarray, fragments: Se
     start = isolated_fragments(fragments, fragment_charges)
     jobs = [subsystem_job(s, elements, coords, method, None, label=f"F[{s.fragments[0]}]") for s in start]
     results = runner(jobs, "isolated fragments")
-    q = assemble_atomic(start, [results[j.key()].charges for j in jobs], natoms)
+    q = assemble_atomic(start, [results[j.key()].background_charges for j in jobs], natoms)
 
     history: list[float] = []
     njobs = len(jobs)
@@ -79,14 +81,15 @@ def run_gebf(elements: Sequence[str], coords_angstrom: np.ndarray, fragments: Se
         results = runner(jobs, f"embedding pass {iteration}")
         njobs += len(jobs)
         sub_results = [results[j.key()] for j in jobs]
-        q_new = assemble_atomic(subs, [r.charges for r in sub_results], natoms)
+        q_new = assemble_atomic(subs, [r.background_charges for r in sub_results], natoms)
         history.append(float(np.max(np.abs(q_new - q))))
         q_embedding, q = q, q_new
         if history[-1] < settings.tol_charge:
             converged = True
             break
 
+    q_reported = assemble_atomic(subs, [r.charges for r in sub_results], natoms)
     energy = gebf_energy_hartree(subs, [r.energy_hartree for r in sub_results], coords, q_embedding)
     dipole = assemble_vector(subs, [r.dipole_au for r in sub_results])
-    return GEBFResult(q, energy, dipole, len(history), converged, tuple(history), tuple(subs),
+    return GEBFResult(q_reported, energy, dipole, len(history), converged, tuple(history), tuple(subs),
                       tuple(tuple(sorted(f)) for f in fragments), q_embedding, njobs)

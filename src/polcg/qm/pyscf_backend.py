@@ -62,6 +62,8 @@ class PySCFBackend:
         dm = self.to_numpy(mf.make_rdm1())
         dm_total = dm[0] + dm[1] if getattr(dm, "ndim", 2) == 3 else dm
         _save_guess(config.guess_dir, job, dm)
+        m = job.method
+        embedding = () if m.background_scheme == m.scheme else _charges(mol, dm_total, m.background_scheme)
         return QMResult(
             key=job.key(),
             label=job.label,
@@ -74,6 +76,7 @@ class PySCFBackend:
             backend=self.name,
             versions=self.versions(),
             notes=tuple(notes),
+            embedding_charges=tuple(float(q) for q in embedding),
         )
 
 

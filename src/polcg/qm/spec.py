@@ -24,6 +24,8 @@ class MethodSpec:
     basis / auxbasis: PySCF basis names; auxbasis is used when density_fit is true.
     grid_level: PySCF DFT grid level (0-9); ignored for HF.
     conv_tol: SCF energy convergence (hartree).
+    embedding_scheme: the scheme whose charges a job also returns for embedding other jobs
+    (GEBF background charges); None means `scheme` itself.
     """
 
     xc: str = "M06-2X"
@@ -34,17 +36,29 @@ class MethodSpec:
     density_fit: bool = True
     conv_tol: float = 1e-9
     max_cycle: int = 100
+    embedding_scheme: str | None = None
 
     def __post_init__(self) -> None:
-        if self.scheme not in SCHEMES:
-            raise ValueError(f"unknown charge scheme {self.scheme!r}; choose from {', '.join(SCHEMES)}")
+        for name in (self.scheme, self.embedding_scheme):
+            if name is not None and name not in SCHEMES:
+                raise ValueError(f"unknown charge scheme {name!r}; choose from {', '.join(SCHEMES)}")
+
+    @property
+    def background_scheme(self) -> str:
+        """The scheme of the charges that embed other jobs."""
+        return self.embedding_scheme or self.scheme
 
     @property
     def is_hf(self) -> bool:
         return self.xc.upper() in ("HF", "RHF", "UHF")
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The fields that determine a result; an embedding scheme equal to `scheme` is left out, so
+        such jobs keep the keys they had before the field existed."""
+        d = asdict(self)
+        if self.background_scheme == self.scheme:
+            d.pop("embedding_scheme")
+        return d
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,8 @@ class QMJob:
 class QMResult:
     """What a QM job produced. energy_hartree includes the QM-background interaction but not
     the background-background energy (PySCF's QM/MM convention). dipole_au is the QM region's
-    dipole (nuclei + electrons) about the coordinate origin, in e·bohr."""
+    dipole (nuclei + electrons) about the coordinate origin, in e·bohr. embedding_charges are the
+    method's embedding-scheme charges when that differs from `scheme` (empty otherwise)."""
 
     key: str
     label: str
@@ -124,6 +139,12 @@ class QMResult:
     backend: str
     versions: dict
     notes: tuple[str, ...] = ()
+    embedding_charges: tuple[float, ...] = ()
+
+    @property
+    def background_charges(self) -> tuple[float, ...]:
+        """Charges for embedding other jobs: those of the method's embedding scheme."""
+        return self.embedding_charges or self.charges
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +155,7 @@ class QMResult:
         d["charges"] = tuple(d["charges"])
         d["dipole_au"] = tuple(d["dipole_au"])
         d["notes"] = tuple(d.get("notes", ()))
+        d["embedding_charges"] = tuple(d.get("embedding_charges", ()))
         return cls(**d)
 
 
