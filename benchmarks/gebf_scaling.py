@@ -36,8 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--basis", default="6-31G**")
     p.add_argument("--grid", type=int, default=3)
     p.add_argument("--schemes", default="npa")
-    p.add_argument("--embedding", default=None,
-                   help="scheme of the background charges (default: each scheme embeds with itself)")
+    p.add_argument("--embedding", default="npa",
+                   help="scheme of the background charges, or 'same' (each scheme embeds with itself)")
     p.add_argument("--settings", default="3.0:4", help="comma list of ζ:η (η 0 = no cap)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--device", default="cpu", help="cpu | gpu | auto (the QM backend)")
@@ -50,7 +50,7 @@ def parse_args(argv=None):
 def one_record(path: Path, scheme: str, xi: float, eta: int, args) -> dict:
     cluster = load_cluster(path, total_charge=0)
     method = MethodSpec(xc=args.xc, basis=args.basis, grid_level=args.grid, scheme=scheme,
-                        embedding_scheme=args.embedding)
+                        embedding_scheme=None if args.embedding == "same" else args.embedding)
     options = RunOptions(device=args.device, workers=args.workers, workdir=str(args.workdir / path.stem))
     t0 = time.perf_counter()
     res = compute_charges(cluster, method, GEBFSettings(xi=xi, eta=eta or None), options=options,
@@ -58,7 +58,7 @@ def one_record(path: Path, scheme: str, xi: float, eta: int, args) -> dict:
     ref = res.reference or {}
     return {
         "cluster": path.name, "natoms": cluster.natoms, "n_pairs": len(fragment_molecules(cluster, "pairs")),
-        "scheme": scheme, "embedding_scheme": args.embedding or scheme, "xi_angstrom": xi, "eta": eta or None,
+        "scheme": scheme, "embedding_scheme": method.background_scheme, "xi_angstrom": xi, "eta": eta or None,
         "n_subsystems": res.gebf["n_subsystems"], "max_subsystem_atoms": max(res.gebf["subsystem_sizes"]),
         "iterations": res.iterations, "converged": res.converged,
         "device": res.provenance.get("device", args.device),

@@ -54,13 +54,14 @@ def test_well_separated_pairs_equal_isolated_pairs(separated_pairs, tmp_path):
 
 
 def test_embedding_scheme_sets_the_background_and_scheme_the_report(nh4cl_cluster, tmp_path):
-    # Mulliken charges reported from NPA-embedded subsystems: the densities, energy and background are
-    # those of the NPA run; the reported charges are Mulliken's of those same densities.
+    # Mulliken charges reported from NPA-embedded subsystems (the default): the densities, energy and
+    # background are those of the NPA run; the reported charges are Mulliken's of those same densities.
     settings = GEBFSettings(xi=3.0, eta=2, tol_charge=1e-5)
     npa = run(nh4cl_cluster, tmp_path, settings, replace(FAST, scheme="npa"))
-    mixed = run(nh4cl_cluster, tmp_path, settings, replace(FAST, embedding_scheme="npa"), reference=True)
-    plain = run(nh4cl_cluster, tmp_path, settings, reference=True)
+    mixed = run(nh4cl_cluster, tmp_path, settings, FAST, reference=True)
+    plain = run(nh4cl_cluster, tmp_path, settings, replace(FAST, embedding_scheme=None), reference=True)
     assert mixed.method["embedding_scheme"] == "npa" and mixed.method["scheme"] == "mulliken"
+    assert plain.method["embedding_scheme"] == "mulliken"
     assert abs(mixed.energy_hartree - npa.energy_hartree) < 1e-9
     assert np.allclose(mixed.gebf["energy_embedding_charges"], npa.gebf["energy_embedding_charges"], atol=1e-9)
     assert abs(mixed.energy_hartree - plain.energy_hartree) > 1e-6  # a different background
@@ -74,8 +75,10 @@ def test_embedding_scheme_sets_the_background_and_scheme_the_report(nh4cl_cluste
 def test_embedding_scheme_equal_to_scheme_keeps_job_keys():
     from polcg.qm import QMJob
     job = lambda m: QMJob.build(["H", "H"], [[0, 0, 0], [0, 0, 0.74]], 0, m).key()  # noqa: E731
-    assert job(FAST) == job(replace(FAST, embedding_scheme="mulliken"))
-    assert job(FAST) != job(replace(FAST, embedding_scheme="npa"))
+    npa = MethodSpec(xc="HF", basis="sto-3g")
+    assert job(npa) == job(replace(npa, embedding_scheme=None))  # NPA jobs have the keys they always had
+    assert job(replace(FAST, embedding_scheme=None)) == job(replace(FAST, embedding_scheme="mulliken"))
+    assert job(FAST) != job(replace(FAST, embedding_scheme=None))
     with pytest.raises(ValueError, match="unknown charge scheme"):
         replace(FAST, embedding_scheme="bader")
 

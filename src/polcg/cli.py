@@ -42,8 +42,8 @@ def charges(
     auxbasis: str = typer.Option("def2-universal-jkfit", help="Auxiliary basis for density fitting."),
     grid: int = typer.Option(3, help="PySCF DFT grid level (0-9)."),
     scheme: str = typer.Option("npa", help="Charge scheme: npa | mulliken | meta_lowdin | hirshfeld | esp."),
-    embedding_scheme: str | None = typer.Option(None, help="Scheme of the background (embedding) charges; "
-                                                "default: --scheme. The reported charges stay in --scheme."),
+    embedding_scheme: str = typer.Option("npa", help="Scheme of the background (embedding) charges, or 'same' "
+                                         "(= --scheme); the reported charges are always --scheme's."),
     xi: float = typer.Option(3.0, help="ζ: closest-atom distance (Å) that puts two fragments in one subsystem."),
     eta: int = typer.Option(3, help="η: most fragments per subsystem (0 = no cap)."),
     fragments: str = typer.Option("pairs", help="Primitive fragments: pairs (neutral ion pairs) | ions."),
@@ -77,7 +77,8 @@ def charges(
         if xi <= 0 or eta < 0 or workers < 1:
             raise PolcgError("--xi must be > 0, --eta >= 0 and --workers >= 1")
         method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme,
-                            embedding_scheme=embedding_scheme, max_cycle=scf_max_cycle)
+                            embedding_scheme=None if embedding_scheme == "same" else embedding_scheme,
+                            max_cycle=scf_max_cycle)
         settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
         clus = load_cluster(cluster, total_charge=charge)
         options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),

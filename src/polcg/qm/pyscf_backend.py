@@ -49,7 +49,7 @@ class PySCFBackend:
         t0 = time.perf_counter()
         mol = build_mol(job, config)
         mf = self.build_scf(mol, job)
-        dm0 = _load_guess(config.guess_dir, job, mol)
+        dm0 = load_guess(config.guess_dir, job, mol)
         notes: list[str] = []
         mf.kernel(dm0=dm0)
         if not mf.converged:
@@ -144,7 +144,7 @@ def _guess_path(guess_dir: str | None, job: QMJob) -> str | None:
     return os.path.join(guess_dir, job.geometry_key()[:32] + ".npy")
 
 
-def _load_guess(guess_dir: str | None, job: QMJob, mol):
+def load_guess(guess_dir: str | None, job: QMJob, mol):
     """A density from an earlier job on the same atoms (a warm start), or None."""
     path = _guess_path(guess_dir, job)
     if path is None or not os.path.exists(path):
