@@ -25,6 +25,7 @@ from polcg.gebf import GEBFSettings
 from polcg.jobs.store import write_json_atomic
 from polcg.qm import MethodSpec
 from polcg.qm.pyscf_backend import versions
+from polcg.qm.spec import embedding_option
 from polcg.structure.io import load_cluster
 from polcg.structure.pairing import fragment_molecules
 
@@ -50,7 +51,7 @@ def parse_args(argv=None):
 def one_record(path: Path, scheme: str, xi: float, eta: int, args) -> dict:
     cluster = load_cluster(path, total_charge=0)
     method = MethodSpec(xc=args.xc, basis=args.basis, grid_level=args.grid, scheme=scheme,
-                        embedding_scheme=None if args.embedding == "same" else args.embedding)
+                        embedding_scheme=embedding_option(args.embedding))
     options = RunOptions(device=args.device, workers=args.workers, workdir=str(args.workdir / path.stem))
     t0 = time.perf_counter()
     res = compute_charges(cluster, method, GEBFSettings(xi=xi, eta=eta or None), options=options,

@@ -67,6 +67,7 @@ def charges(
     from polcg.gebf import GEBFSettings
     from polcg.jobs.store import write_json_atomic
     from polcg.qm import MethodSpec
+    from polcg.qm.spec import embedding_option
     from polcg.structure.io import load_cluster
 
     try:
@@ -77,7 +78,7 @@ def charges(
         if xi <= 0 or eta < 0 or workers < 1:
             raise PolcgError("--xi must be > 0, --eta >= 0 and --workers >= 1")
         method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme,
-                            embedding_scheme=None if embedding_scheme == "same" else embedding_scheme,
+                            embedding_scheme=embedding_option(embedding_scheme),
                             max_cycle=scf_max_cycle)
         settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
         clus = load_cluster(cluster, total_charge=charge)

@@ -63,6 +63,11 @@ class MethodSpec:
         return d
 
 
+def embedding_option(value: str) -> str | None:
+    """A command-line background scheme: a scheme name, or 'same' (None: each scheme embeds with itself)."""
+    return None if value == "same" else value
+
+
 @dataclass(frozen=True)
 class QMJob:
     """One QM calculation: a set of atoms with charge and spin, in a field of point charges.
