@@ -31,7 +31,8 @@ from polcg.gebf import GEBFSettings
 from polcg.jobs.store import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.qm.esp import chelpg_points, fit_esp
-from polcg.qm.pyscf_backend import build_mol, build_scf, load_guess, versions
+from polcg.qm.guess import load_density
+from polcg.qm.pyscf_backend import build_mol, build_scf, versions
 from polcg.qm.spec import embedding_option
 from polcg.structure.io import load_cluster
 from polcg.units import ANGSTROM_TO_BOHR
@@ -58,7 +59,7 @@ def full_density(cluster, method: MethodSpec, guess_dir: Path):
     config = RunConfig(guess_dir=str(guess_dir))
     mol = build_mol(job, config)
     mf = build_scf(mol, job)
-    mf.kernel(dm0=load_guess(config.guess_dir, job, mol))
+    mf.kernel(dm0=load_density(config.guess_dir, job.geometry_key(), job.guess, mol))
     if not mf.converged:
         raise SystemExit("full-cluster SCF did not converge")
     return mol, mf.make_rdm1()

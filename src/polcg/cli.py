@@ -50,6 +50,9 @@ def charges(
     charge: int = typer.Option(0, help="Total charge of the cluster; checked against the ions' formal charges."),
     tol: float = typer.Option(1e-3, help="Convergence: largest atomic charge change between passes (e)."),
     max_iter: int = typer.Option(20, help="Most embedding passes."),
+    passes: str = typer.Option("fast", help="fast: cheap passes (grid level 1, SCF 1e-6, primitive subsystems) "
+                               "until the background settles, then one pass at the requested settings | full: every "
+                               "pass at the requested settings."),
     reference: str | None = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
     device: str = typer.Option("auto", help="auto | cpu | gpu."),
     workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
@@ -75,12 +78,12 @@ def charges(
             raise PolcgError(f"--reference {reference!r}: the only reference is 'full'")
         if fragments not in ("pairs", "ions"):
             raise PolcgError(f"--fragments {fragments!r}: choose pairs or ions")
-        if xi <= 0 or eta < 0 or workers < 1:
-            raise PolcgError("--xi must be > 0, --eta >= 0 and --workers >= 1")
+        if eta < 0 or workers < 1:
+            raise PolcgError("--eta must be >= 0 and --workers >= 1")
         method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme,
                             embedding_scheme=embedding_option(embedding_scheme),
                             max_cycle=scf_max_cycle)
-        settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter)
+        settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter, passes=passes)
         clus = load_cluster(cluster, total_charge=charge)
         options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),
                              memory_mb=memory)

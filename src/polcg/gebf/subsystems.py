@@ -14,12 +14,14 @@ from scipy.spatial.distance import cdist
 
 @dataclass(frozen=True)
 class Subsystem:
-    """A GEBF subsystem: fragment indices, its coefficient, its atoms (0-based) and net charge."""
+    """A GEBF subsystem: fragment indices, its coefficient, its atoms (0-based) and net charge;
+    `primitive` is false for the subsystems that only the intersection closure adds (derived)."""
 
     fragments: tuple[int, ...]
     coefficient: int
     atoms: tuple[int, ...]
     charge: int
+    primitive: bool = True
 
     @property
     def label(self) -> str:
@@ -131,11 +133,13 @@ def build_subsystems(fragment_atoms: Sequence[Sequence[int]], fragment_charges: 
                      coords_angstrom: np.ndarray, xi: float, eta: int | None = None) -> list[Subsystem]:
     """All GEBF subsystems with non-zero coefficients, largest first."""
     dist = fragment_distances(coords_angstrom, fragment_atoms)
-    coef = gebf_coefficients(primitive_subsystems(dist, xi, eta))
+    primitives = primitive_subsystems(dist, xi, eta)
+    coef = gebf_coefficients(primitives)
     check_counting(coef, len(fragment_atoms))
     subs = []
     for s, c in coef.items():
         frags = tuple(sorted(s))
         atoms = tuple(sorted(a for f in frags for a in fragment_atoms[f]))
-        subs.append(Subsystem(frags, c, atoms, int(sum(fragment_charges[f] for f in frags))))
+        subs.append(Subsystem(frags, c, atoms, int(sum(fragment_charges[f] for f in frags)), s in primitives))
     return sorted(subs, key=lambda s: (-len(s.atoms), s.fragments))
+

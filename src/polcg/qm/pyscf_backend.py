@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 
 from polcg.errors import QMError
+from polcg.qm.guess import load_density, save_density
 from polcg.qm.spec import QMJob, QMResult, RunConfig
 
 
@@ -49,7 +49,7 @@ class PySCFBackend:
         t0 = time.perf_counter()
         mol = build_mol(job, config)
         mf = self.build_scf(mol, job)
-        dm0 = load_guess(config.guess_dir, job, mol)
+        dm0 = load_density(config.guess_dir, job.geometry_key(), job.guess, mol)
         notes: list[str] = []
         mf.kernel(dm0=dm0)
         if not mf.converged:
@@ -61,7 +61,7 @@ class PySCFBackend:
                           f"({job.natoms} atoms, charge {job.charge:+d}) after a damped retry")
         dm = self.to_numpy(mf.make_rdm1())
         dm_total = dm[0] + dm[1] if getattr(dm, "ndim", 2) == 3 else dm
-        _save_guess(config.guess_dir, job, dm)
+        save_density(config.guess_dir, job.geometry_key(), dm, mol)
         m = job.method
         embedding = () if m.background_scheme == m.scheme else _charges(mol, dm_total, m.background_scheme)
         return QMResult(
@@ -136,31 +136,3 @@ def versions() -> dict:
 
     import polcg
     return {"polcg": polcg.__version__, "pyscf": pyscf.__version__, "numpy": numpy.__version__}
-
-
-def _guess_path(guess_dir: str | None, job: QMJob) -> str | None:
-    if not guess_dir:
-        return None
-    return os.path.join(guess_dir, job.geometry_key()[:32] + ".npy")
-
-
-def load_guess(guess_dir: str | None, job: QMJob, mol):
-    """A density from an earlier job on the same atoms (a warm start), or None."""
-    path = _guess_path(guess_dir, job)
-    if path is None or not os.path.exists(path):
-        return None
-    try:
-        dm = np.load(path)
-    except (OSError, ValueError):
-        return None
-    return dm if dm.shape[-1] == mol.nao else None
-
-
-def _save_guess(guess_dir: str | None, job: QMJob, dm) -> None:
-    path = _guess_path(guess_dir, job)
-    if path is None:
-        return
-    os.makedirs(guess_dir, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp.npy"
-    np.save(tmp, np.asarray(dm))
-    os.replace(tmp, path)

@@ -75,6 +75,9 @@ class QMJob:
     elements / coords_angstrom: the QM atoms. charge: net charge of the QM region (e).
     spin: 2S (number of unpaired electrons). bg_coords_angstrom / bg_charges: the
     background (embedding) point charges. label: a human name (not part of the key).
+    guess: where a first SCF density may come from when none is kept for these atoms: options,
+    best first, each a tuple of `polcg.qm.guess.GuessPart`s (not part of the key: a starting
+    density changes the SCF cycles, not the answer).
     """
 
     elements: tuple[str, ...]
@@ -85,9 +88,10 @@ class QMJob:
     bg_coords_angstrom: tuple[tuple[float, float, float], ...] = ()
     bg_charges: tuple[float, ...] = ()
     label: str = field(default="", compare=False)
+    guess: tuple = field(default=(), compare=False)
 
     @classmethod
-    def build(cls, elements, coords, charge, method, bg_coords=None, bg_charges=None, spin=0, label=""):
+    def build(cls, elements, coords, charge, method, bg_coords=None, bg_charges=None, spin=0, label="", guess=()):
         """Build a job from arrays (coordinates rounded to 1e-8 Å, charges to 1e-10 e)."""
         def _pts(a):
             a = np.round(np.asarray(a, dtype=float).reshape(-1, 3), 8)
@@ -96,7 +100,7 @@ class QMJob:
         bgx = () if bg_coords is None else _pts(bg_coords)
         if len(bgq) != len(bgx):
             raise ValueError("QMJob: background charges and coordinates differ in length")
-        return cls(tuple(elements), _pts(coords), int(charge), method, int(spin), bgx, bgq, label)
+        return cls(tuple(elements), _pts(coords), int(charge), method, int(spin), bgx, bgq, label, tuple(guess))
 
     @property
     def natoms(self) -> int:
@@ -124,6 +128,7 @@ class QMJob:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d.pop("guess")
         d["key"] = self.key()
         return d
 

@@ -1,0 +1,90 @@
+"""SCF starting densities (warm starts): kept per geometry, reused as they are, or assembled from parts.
+
+A converged density is saved under `guess_dir/<geometry key>.npz` with the AO offsets of its atoms.
+A later job on the same atoms (another embedding pass, the accurate pass after cheap ones) starts
+from it. A job on atoms never computed before can start from *parts*: blocks of other jobs'
+densities, each mapping some of the source's atoms onto some of the job's (`GuessPart`). GEBF uses
+this for a subsystem's first pass (its fragments' densities, block-diagonal) and for a derived
+subsystem (its block of a containing subsystem's density). A warm start changes the number of SCF
+cycles, never the converged answer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GuessPart:
+    """Atoms `source_atoms` of the job with geometry key `source` supply the density block of this
+    job's atoms `target_atoms` (same order, same basis)."""
+
+    source: str
+    source_atoms: tuple[int, ...]
+    target_atoms: tuple[int, ...]
+
+
+def guess_path(guess_dir: str, geometry_key: str) -> str:
+    return os.path.join(guess_dir, geometry_key[:32] + ".npz")
+
+
+def save_density(guess_dir: str | None, geometry_key: str, dm, mol) -> None:
+    """Keep a converged density (restricted: nao×nao; unrestricted: 2×nao×nao) with its AO offsets."""
+    if not guess_dir:
+        return
+    os.makedirs(guess_dir, exist_ok=True)
+    path = guess_path(guess_dir, geometry_key)
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]))
+    os.replace(tmp, path)
+
+
+def _load(guess_dir: str, geometry_key: str):
+    path = guess_path(guess_dir, geometry_key)
+    try:
+        with np.load(path) as data:
+            return data["dm"], data["ao_offsets"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_density(guess_dir: str | None, geometry_key: str, options, mol):
+    """A starting density for `mol`: its own saved one, else the first of `options` (each a tuple of
+    `GuessPart`s) whose parts are all at hand, else None."""
+    if not guess_dir:
+        return None
+    own = _load(guess_dir, geometry_key)
+    if own is not None and own[0].shape[-1] == mol.nao:
+        return own[0]
+    for parts in options:
+        dm = assemble_density(guess_dir, parts, mol)
+        if dm is not None:
+            return dm
+    return None
+
+
+def assemble_density(guess_dir: str, parts, mol):
+    """Block-diagonal total density from the parts' densities (None if any part is missing)."""
+    target_offsets = mol.aoslice_by_atom()[:, 2:4]
+    dm = np.zeros((mol.nao, mol.nao))
+    for part in parts:
+        loaded = _load(guess_dir, part.source)
+        if loaded is None:
+            return None
+        src_dm, src_offsets = loaded
+        src_total = src_dm.sum(axis=0) if src_dm.ndim == 3 else src_dm
+        src_idx = _ao_indices(src_offsets, part.source_atoms)
+        tgt_idx = _ao_indices(target_offsets, part.target_atoms)
+        if len(src_idx) != len(tgt_idx) or (len(src_idx) and src_idx.max() >= src_total.shape[0]):
+            return None
+        dm[np.ix_(tgt_idx, tgt_idx)] = src_total[np.ix_(src_idx, src_idx)]
+    return dm if mol.spin == 0 else np.array([dm, dm]) * 0.5
+
+
+def _ao_indices(offsets, atoms) -> np.ndarray:
+    if not len(atoms):
+        return np.zeros(0, dtype=int)
+    return np.concatenate([np.arange(offsets[a][0], offsets[a][1]) for a in atoms]).astype(int)
