@@ -11,6 +11,7 @@ from rich.table import Table
 
 from polcg.cli_common import fail
 from polcg.errors import InputError, PolcgError
+from polcg.units import duration_ps
 
 console = Console()
 
@@ -46,7 +47,6 @@ def fit_dielectric_cmd(
     out: Path = typer.Option(Path("fit"), help="Fit directory (rerun the same command to resume)."),
 ) -> None:
     """Fit the VaCG dielectric constants over water fractions to experimental targets."""
-    from polcg.cli_md import duration_ps
     from polcg.fit.dielectric import fit_dielectric
     from polcg.fit.evaluate import SimSettings
     from polcg.fit.loop import LoopSettings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -10,18 +9,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from polcg.cli_common import fail
-from polcg.errors import InputError, PolcgError
+from polcg.errors import PolcgError
+from polcg.units import duration_ps
 
 console = Console()
-UNITS_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6}
-
-
-def duration_ps(text: str, option: str) -> float:
-    """'1ns', '500 ps', '2fs' → ps."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(fs|ps|ns|us)\s*", text)
-    if not m:
-        raise InputError(f"{option} {text!r}: give a number with a unit (fs, ps, ns, us), e.g. 1ns")
-    return float(m.group(1)) * UNITS_PS[m.group(2)]
 
 
 def simulate_cmd(

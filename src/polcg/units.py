@@ -4,6 +4,10 @@ Structure level: Å, e, hartree. OpenMM level: nm, kJ/mol, ps, u. Names say what
 ``X_TO_Y`` multiplies a value in X to give Y.
 """
 
+import re
+
+from polcg.errors import InputError
+
 #: PySCF's own value (pyscf.data.nist.BOHR, CODATA 2010), so that Å→bohr here matches what
 #: PySCF does with coordinates and embedding charges (the GEBF energy correction depends on it)
 BOHR_TO_ANGSTROM = 0.52917721092
@@ -23,3 +27,14 @@ COULOMB_KJ_MOL_NM = COULOMB_KJ_MOL_ANGSTROM * ANGSTROM_TO_NM
 AVOGADRO = 6.02214076e23
 #: Boltzmann constant, kJ mol⁻¹ K⁻¹
 KB_KJ_MOL_K = 0.0083144626
+
+#: durations written with a unit (simulation lengths, time steps) → ps
+UNITS_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6}
+
+
+def duration_ps(text: str, option: str) -> float:
+    """'1ns', '500 ps', '2fs' → ps; `option` names the input in the error (a CLI option or a file key)."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(fs|ps|ns|us)\s*", str(text))
+    if not m:
+        raise InputError(f"{option} {text!r}: give a number with a unit (fs, ps, ns, us), e.g. 1ns")
+    return float(m.group(1)) * UNITS_PS[m.group(2)]
