@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from polcg.gebf.driver import GEBFResult, GEBFSettings, run_gebf
+from polcg.gebf.plan import Layout, run_layout
 from polcg.jobs import JobStore, make_executor, run_jobs
-from polcg.jobs.executors import threads_per_worker
 from polcg.qm import MethodSpec, QMJob, QMResult, RunConfig, resolve_device
 from polcg.structure.cluster import Cluster
 from polcg.units import AU_TO_DEBYE, HARTREE_TO_KCAL_MOL
@@ -61,15 +61,18 @@ class ClusterCharges:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run the jobs: device, local worker processes or a Dask scheduler (an address or a
-    `distributed.Client`), where the job store lives."""
+    """How to run the jobs: device, local worker processes (0: as many as the cores and the free
+    memory allow for the largest job) or a Dask scheduler (an address or a `distributed.Client`),
+    memory per QM process in MB (None: 80 % of the free memory shared between the workers, so
+    density fitting stays in core where it fits), where the job store lives."""
 
     device: str = "cpu"
-    workers: int = 1
+    workers: int = 0
     scheduler: object = None
     workdir: str = "polcg_work"
-    memory_mb: int = 4000
+    memory_mb: int | None = None
     warm_start: bool = True
+    device_note: str | None = None  # why "auto" fell back to the CPU (`qm.backends.explain_device`)
 
 
 @dataclass
@@ -82,15 +85,19 @@ class _Runner:
     executor: object
     on_stage: Callable[[str, int], None] | None = None
     on_job: Callable[[QMJob, QMResult, bool], None] | None = None
+    layout: Layout | None = None
+    device_note: str | None = None
     computed: int = 0
     reused: int = 0
     wall_s_qm: float = 0.0
+    backends: dict = field(default_factory=dict)  # backend name -> the versions its results recorded
 
     def __call__(self, jobs: Sequence[QMJob], stage: str) -> dict[str, QMResult]:
         if self.on_stage:
             self.on_stage(stage, len({j.key() for j in jobs}))
 
         def done(job, result, cached):
+            self.backends.setdefault(result.backend, result.versions)
             if cached:
                 self.reused += 1
             else:
@@ -101,13 +108,13 @@ class _Runner:
         return run_jobs(jobs, self.device, self.config, self.store, self.executor, done)
 
 
-def make_runner(options: RunOptions, on_stage=None, on_job=None) -> _Runner:
+def make_runner(options: RunOptions, layout: Layout, on_stage=None, on_job=None) -> _Runner:
     device = resolve_device(options.device)
-    workers = max(1, options.workers)
     workdir = Path(options.workdir)
-    config = RunConfig(device=device, threads=threads_per_worker(workers), memory_mb=options.memory_mb,
+    config = RunConfig(device=device, threads=layout.threads, memory_mb=layout.memory_mb,
                        guess_dir=str(workdir / "guess") if options.warm_start else None)
-    return _Runner(device, config, JobStore(workdir), make_executor(workers, options.scheduler), on_stage, on_job)
+    return _Runner(device, config, JobStore(workdir), make_executor(layout.workers, options.scheduler),
+                   on_stage, on_job, layout=layout, device_note=options.device_note)
 
 
 def molecule_fragments(cluster: Cluster, mode: str) -> tuple[list[tuple[int, ...]], list[int], list[tuple[int, ...]]]:
@@ -156,10 +163,15 @@ def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), setting
     """GEBF charges and energy of a cluster (and, with `reference`, the full calculation to compare)."""
     t0 = time.perf_counter()
     atoms, charges, groups = molecule_fragments(cluster, fragments)
-    runner = make_runner(options, on_stage, on_job)
-    res = run_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, runner)
-    wall_gebf = time.perf_counter() - t0
-    ref = full_reference(cluster, method, runner, res) if reference else None
+    layout = run_layout(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings,
+                        options.workers, options.memory_mb)
+    runner = make_runner(options, layout, on_stage, on_job)
+    try:
+        res = run_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, runner)
+        wall_gebf = time.perf_counter() - t0
+        ref = full_reference(cluster, method, runner, res) if reference else None
+    finally:
+        runner.executor.close()
     return ClusterCharges(
         atom_charges=tuple(float(q) for q in res.atom_charges),
         ions=ion_charges(cluster, res.atom_charges),
@@ -208,5 +220,9 @@ def _provenance(cluster: Cluster, runner: _Runner) -> dict:
     from polcg.qm.pyscf_backend import versions
     v = versions()
     v["rdkit"] = rdkit.__version__
+    layout = asdict(runner.layout) if runner.layout else None
+    backend = ",".join(sorted(runner.backends)) or None
     return {**v, "input_file": cluster.source, "input_sha256": cluster.sha256, "device": runner.device,
-            "backend": "pyscf", "workdir": str(runner.store.root)}
+            "device_note": runner.device_note,
+            "backend": backend, "backend_versions": runner.backends, "workdir": str(runner.store.root),
+            "layout": layout}

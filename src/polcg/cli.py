@@ -27,6 +27,7 @@ app.add_typer(model_app, name="model")
 app.command("simulate")(simulate_cmd)
 app.command("analyze")(analyze_cmd)
 app.command("fit-dielectric")(fit_dielectric_cmd)
+app.command("chain")(__import__("polcg.cli_chain", fromlist=["chain_cmd"]).chain_cmd)
 
 
 @app.callback()
@@ -54,12 +55,17 @@ def charges(
                                "until the background settles, then one pass at the requested settings | full: every "
                                "pass at the requested settings."),
     reference: str | None = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
-    device: str = typer.Option("auto", help="auto | cpu | gpu."),
-    workers: int = typer.Option(1, help="Local worker processes for subsystem jobs."),
+    device: str = typer.Option("auto", help="auto (the GPU where a tiny GPU4PySCF calculation runs, else the CPU, "
+                               "saying why) | cpu | gpu."),
+    workers: int = typer.Option(0, help="Local worker processes for subsystem jobs (0: as many as the cores and "
+                                "the free memory allow for the largest job; the cores are shared out as threads)."),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address (tcp://host:8786): subsystem jobs "
                                          "as Dask tasks (needs polcg[dask]); the store must be on this machine."),
     workdir: Path = typer.Option(Path("polcg_work"), help="Job store: finished QM jobs are kept and reused."),
-    memory: int = typer.Option(4000, help="Memory per QM process (MB)."),
+    memory: int | None = typer.Option(None, help="Memory per QM process (MB); default 80 % of the free memory "
+                                      "shared between the workers."),
+    plan: bool = typer.Option(False, "--plan", help="Print the subsystems, the jobs of each pass with their sizes, "
+                              "memory and estimated time on this machine, and run no QM."),
     scf_max_cycle: int = typer.Option(100, help="Most SCF cycles per job (a damped retry follows)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
     csv_out: Path | None = typer.Option(None, "--csv", help="Write per-atom charges as CSV."),
@@ -70,6 +76,7 @@ def charges(
     from polcg.gebf import GEBFSettings
     from polcg.jobs.store import write_json_atomic
     from polcg.qm import MethodSpec
+    from polcg.qm.backends import explain_device, gpu_stack_installed
     from polcg.qm.spec import embedding_option
     from polcg.structure.io import load_cluster
 
@@ -78,15 +85,21 @@ def charges(
             raise PolcgError(f"--reference {reference!r}: the only reference is 'full'")
         if fragments not in ("pairs", "ions"):
             raise PolcgError(f"--fragments {fragments!r}: choose pairs or ions")
-        if eta < 0 or workers < 1:
-            raise PolcgError("--eta must be >= 0 and --workers >= 1")
+        if eta < 0 or workers < 0 or (memory is not None and memory < 100):
+            raise PolcgError("--eta and --workers must be >= 0, --memory >= 100 MB")
         method = MethodSpec(xc=xc, basis=basis, auxbasis=auxbasis, grid_level=grid, scheme=scheme,
                             embedding_scheme=embedding_option(embedding_scheme),
                             max_cycle=scf_max_cycle)
         settings = GEBFSettings(xi=xi, eta=eta or None, tol_charge=tol, max_iter=max_iter, passes=passes)
         clus = load_cluster(cluster, total_charge=charge)
+        if plan:
+            _print_plan(clus, method, settings, fragments, workers, memory, json_out)
+            return
+        device, fallback = explain_device(device)
+        if fallback and gpu_stack_installed():  # without gpu4pyscf the CPU is no surprise: JSON only
+            errors.print(fallback, soft_wrap=True)
         options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),
-                             memory_mb=memory)
+                             memory_mb=memory, device_note=fallback)
         with GEBFProgress(errors) as progress:
             result = compute_charges(clus, method, settings, fragments, options, reference == "full",
                                      on_stage=progress.stage, on_job=progress.job)
@@ -183,6 +196,21 @@ def _in_cluster(path: Path, charges_json, method, vols, drude, config, workdir, 
         q = compute_charges(cluster, options=RunOptions(workdir=str(workdir))).atom_charges
     res = cluster_polarizabilities(cluster, q, method, vols, drude, config, workdir, xi, eta)
     return res.to_dict()
+
+def _print_plan(cluster, method, settings, fragments, workers, memory, json_out) -> None:
+    from polcg.charges import molecule_fragments
+    from polcg.cli_output import print_plan
+    from polcg.gebf.plan import plan_gebf
+    from polcg.jobs.store import write_json_atomic
+
+    atoms, charges, _ = molecule_fragments(cluster, fragments)
+    plan = plan_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, workers, memory)
+    print_plan(console, plan)
+    if json_out:
+        write_json_atomic(json_out, {"plan": plan.to_dict(), "input_file": cluster.source,
+                                     "input_sha256": cluster.sha256})
+        console.print(f"JSON written to {json_out}")
+
 
 def _write_csv(path: Path, cluster, result) -> None:
     """One row per atom: index, element, molecule, ion name, bead, charge (and the reference)."""

@@ -98,3 +98,36 @@ def print_polarizabilities(console: Console, records: list[dict], cluster: dict 
             line += (f"; GEBF cluster α = {cluster['gebf_alpha_iso_angstrom3']:.3f} Å³ "
                      f"(non-additive {cluster['non_additive_alpha_iso_angstrom3']:+.3f} Å³)")
         console.print(line)
+
+
+def print_plan(console: Console, plan) -> None:
+    """The passes of a GEBF run, their jobs' sizes, memory and estimated times, and the worker layout."""
+    lay = plan.layout
+    console.print(f"{len(plan.subsystems)} subsystems; {lay.workers} worker(s) x {lay.threads} thread(s), "
+                  f"{lay.memory_mb} MB each ({lay.cores} cores, {lay.available_mb} MB free; "
+                  f"{plan.machine_gflops:.0f} GFLOP/s matrix multiply)")
+    table = Table(title="GEBF plan (estimates: within ~1.5x)")
+    for col in ("pass", "jobs", "atoms", "basis fns", "aux fns", "grid pts", "MB/job", "est. wall"):
+        table.add_column(col, justify="left" if col == "pass" else "right")
+    for p in plan.passes:
+        table.add_row(p.name, str(len(p.jobs)), *(_range([getattr(j, key) for j in p.jobs])
+                                                  for key in ("natoms", "nao", "naux", "ngrid", "memory_mb")),
+                      _duration(p.estimated_wall_s))
+    console.print(table)
+    for p in plan.passes:
+        console.print(f"  {p.name}: {p.level}")
+    console.print(f"estimated wall time: {_duration(plan.estimated_wall_s)} (each further pass, if the charges "
+                  f"need one: {_duration(plan.passes[-1].estimated_wall_s)})")
+
+
+def _range(values) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.0f}" if lo == hi else f"{lo:.0f}-{hi:.0f}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
-import os
 from collections.abc import Callable, Sequence
 
 from polcg.jobs.store import JobStore
@@ -23,28 +22,46 @@ class SerialExecutor:
 
     workers = 1
 
+    def close(self) -> None:
+        pass
+
     def map_unordered(self, fn: Callable, jobs: Sequence[QMJob]):
         for job in jobs:
             yield job, fn(job)
 
 
 class ProcessExecutor:
-    """Runs jobs in `workers` local processes (spawned, so OpenMP state is not forked)."""
+    """Runs jobs in `workers` local processes (spawned, so OpenMP state is not forked). The processes
+    are started once and serve every pass of a run (PySCF is imported once per process); `close()`
+    or a `with` block ends them."""
 
     def __init__(self, workers: int):
         self.workers = max(1, int(workers))
+        self._pool = None
 
     def map_unordered(self, fn: Callable, jobs: Sequence[QMJob]):
-        pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
-        futures = {pool.submit(fn, job): job for job in jobs}
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        futures = {self._pool.submit(fn, job): job for job in jobs}
         try:
             for fut in cf.as_completed(futures):
                 yield futures[fut], fut.result()
         except BaseException:
             # an error or Ctrl-C: drop queued jobs and do not wait for those in flight
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
             raise
-        pool.shutdown(wait=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class DaskExecutor:
@@ -58,8 +75,14 @@ class DaskExecutor:
             from polcg.errors import BackendNotFound
 
             raise BackendNotFound("--scheduler needs Dask: pip install 'polcg[dask]'") from None
-        self.client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        self._own_client = not isinstance(scheduler, Client)
+        self.client = Client(scheduler) if self._own_client else scheduler
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def close(self) -> None:
+        """Close the client if this executor made it from an address (a given Client stays open)."""
+        if self._own_client:
+            self.client.close()
 
     def map_unordered(self, fn: Callable, jobs: Sequence):
         from distributed import as_completed
@@ -78,11 +101,6 @@ def make_executor(workers: int, scheduler=None):
     if scheduler is not None:
         return DaskExecutor(scheduler)
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
-
-
-def threads_per_worker(workers: int) -> int:
-    """Share the machine's cores between worker processes."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 def run_jobs(jobs: Sequence[QMJob], device: str, config: RunConfig, store: JobStore,
