@@ -1,0 +1,92 @@
+"""The chain's PNG plots: the ε_IL scan, and the report's properties against temperature (and
+against the water fraction where the chain has more than one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from polcg.chain.quantities import KEYS
+
+LABELS = {"density_kg_m3": "density / kg m$^{-3}$", "D_cation_m2_s": "D cation / m$^2$ s$^{-1}$",
+          "D_anion_m2_s": "D anion / m$^2$ s$^{-1}$", "conductivity_S_m": "conductivity / S m$^{-1}$",
+          "hvap_kJ_mol": "$\\Delta H_{vap}$ / kJ mol$^{-1}$"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _panels(plt, n: int):
+    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.4), dpi=110)
+    return fig, np.atleast_1d(axes)
+
+
+def scan_plot(doc: dict, path: Path) -> None:
+    """Each scored property and the score against ε_IL: grid points, fits, the choice, the target."""
+    plt = _pyplot()
+    choice, targets = doc["choice"], {t["key"]: t["value"] for t in doc["targets"]}
+    eps = np.array([r["eps_il"] for r in doc["rows"]])
+    keys = list(choice["fits"])
+    fig, axes = _panels(plt, len(keys) + 1)
+    fine = np.linspace(eps.min(), eps.max(), 200)
+    for ax, key in zip(axes, keys):
+        vals = [r["values"].get(key, {"value": np.nan, "error": 0.0}) for r in doc["rows"]]
+        ax.errorbar(eps, [v["value"] for v in vals], [v["error"] for v in vals], fmt="o", capsize=3)
+        ax.plot(fine, np.polyval(choice["fits"][key], fine), "-", lw=1)
+        ax.axhline(targets[key], color="k", ls="--", lw=0.8, label="experiment")
+        ax.axvline(choice["eps_il"], color="C3", lw=0.8)
+        ax.set_ylabel(LABELS[key], fontsize=8)
+    axes[-1].plot(eps, choice["grid_scores"], "o", label="grid")
+    axes[-1].axvline(choice["eps_il"], color="C3", lw=0.8, label=f"chosen {choice['eps_il']:.3f}")
+    axes[-1].set_ylabel("score (mean sq. rel. deviation)", fontsize=8)
+    axes[-1].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xlabel("$\\varepsilon_{IL}$")
+    fig.suptitle(f"VaCG ε_IL scan at {doc['temperature_k']:g} K, {doc['pairs']} pairs", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report_plots(report: dict, folder: Path) -> dict[str, Path]:
+    """`vs_temperature.png` (neat IL) and, with more than one water fraction, `vs_water_fraction.png`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"vs_temperature": folder / "vs_temperature.png"}
+    neat = [r for r in report["rows"] if r["x_water"] == 0.0]
+    _plot(neat + report["published"], "T_K", "T / K", files["vs_temperature"])
+    if len({r["x_water"] for r in report["rows"]}) > 1:
+        files["vs_water_fraction"] = folder / "vs_water_fraction.png"
+        mix = [r for r in report["rows"] if r["model"] == "polcg VaCG"]
+        _plot(mix, "x_water", "water mole fraction x", files["vs_water_fraction"])
+    return files
+
+
+def _plot(rows: list[dict], xkey: str, xlabel: str, path: Path) -> None:
+    plt = _pyplot()
+    fig, axes = _panels(plt, len(KEYS))
+    groups = list(dict.fromkeys(r["model"] for r in rows))
+    for ax, key in zip(axes, KEYS):
+        for k, model in enumerate(groups):
+            pts = sorted((r[xkey], r[key], r.get(f"{key}_err") or 0.0) for r in rows
+                         if r["model"] == model and r.get(key) is not None)
+            if not pts:
+                continue
+            x, y, e = zip(*pts)
+            style = dict(fmt="o-" if model.startswith("polcg") else "s", capsize=3, ms=4,
+                         color="k" if model == "experiment" else f"C{k}")
+            ax.errorbar(x, y, e, label=model, **style)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(LABELS[key], fontsize=8)
+        if key.startswith("D_"):
+            ax.set_yscale("log")
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

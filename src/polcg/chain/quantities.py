@@ -1,0 +1,23 @@
+"""The report's quantities: `polcg analyze` names and units → the chain's keys in SI units."""
+
+from __future__ import annotations
+
+#: report key → (analysis key template, factor from the analysis unit, report unit)
+KEYS = {
+    "density_kg_m3": ("density_g_cm3", 1000.0, "kg/m3"),
+    "D_cation_m2_s": ("diffusion_{cation}_m2_s", 1.0, "m2/s"),
+    "D_anion_m2_s": ("diffusion_{anion}_m2_s", 1.0, "m2/s"),
+    "conductivity_S_m": ("conductivity_einstein_helfand_s_m", 1.0, "S/m"),
+    "hvap_kJ_mol": ("hvap_kj_mol", 1.0, "kJ/mol"),
+}
+
+
+def from_analysis(values: dict, cation: str, anion: str) -> dict[str, dict]:
+    """{key: {value, error, detail}} for the report keys that `values` (analysis name → {value,
+    error, detail}) has; missing ones are left out."""
+    out = {}
+    for key, (template, factor, _) in KEYS.items():
+        v = values.get(template.format(cation=cation, anion=anion))
+        if v is not None:
+            out[key] = {"value": v["value"] * factor, "error": v["error"] * factor, "detail": v.get("detail", "")}
+    return out

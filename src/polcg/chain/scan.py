@@ -1,0 +1,108 @@
+"""Chain stage 3: the ε_IL scan of the VaCG model in the neat IL at the experiment temperature.
+
+For every ε_IL of `vacg.eps_il_grid` (and every seed), the VaCG model of the model stage with that
+ε_IL is simulated and analysed (`runs.py`); the properties are compared with the experimental
+rows of the targets table at `targets.experiment_T` (density, ΔH_vap and `targets.transport`:
+the two D's at half weight each, or the conductivity), and `choice.choose_eps` picks ε_IL between
+the grid points. Outputs: `<out>/scan/scan.json` (the table, the fits, the choice),
+`<out>/scan/scan.png`, and the chosen model in `<out>/scan/model/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from polcg.chain import model_stage
+from polcg.chain.choice import ScoreTarget, choose_eps
+from polcg.chain.config import ChainConfig
+from polcg.chain.published import EXPERIMENT, load_table
+from polcg.chain.quantities import from_analysis
+from polcg.chain.record import RECORD, inputs_key, read_record, write_record
+from polcg.chain.runs import analysis_settings, combine, md_job, run_job, run_settings
+from polcg.errors import InputError
+
+
+def stage_dir(out: Path) -> Path:
+    return Path(out) / "scan"
+
+
+def with_eps(model, eps_il: float):
+    """The model with ε_IL set: what `build_vacg(..., eps_il=Epsilon(value=eps_il))` builds."""
+    from polcg.cg.model import Dielectric, Epsilon
+
+    d = Dielectric(eps_il=Epsilon(value=eps_il), eps_w=model.dielectric.eps_w)
+    return replace(model, dielectric=d).with_provenance(eps_il={"value": eps_il})
+
+
+def targets(cfg: ChainConfig) -> list[ScoreTarget]:
+    """The experimental rows the score uses, at the experiment temperature."""
+    t = cfg.targets
+    table = load_table(t.table, t.reference)
+    keys = {"density_kg_m3": 1.0, "hvap_kJ_mol": 1.0}
+    keys.update({"D_cation_m2_s": 0.5, "D_anion_m2_s": 0.5} if t.transport == "diffusion"
+                else {"conductivity_S_m": 1.0})
+    out = []
+    for key, weight in keys.items():
+        row = table.value(EXPERIMENT, key, t.experiment_t_k, t.tolerance_k)
+        if row is not None:
+            out.append(ScoreTarget(key, row.value, weight, f"{row.text} ({row.source})"))
+    if not out:
+        raise InputError(f"{t.table}: no experiment rows within {t.tolerance_k:g} K of "
+                         f"targets.experiment_T = {t.experiment_t_k:g} K")
+    return out
+
+
+def jobs(cfg: ChainConfig, out: Path) -> list[tuple[float, list]]:
+    base = model_stage.load(out, "vacg")
+    analysis = analysis_settings(cfg.md)
+    result = []
+    for eps in cfg.vacg.eps_il_grid:
+        model = with_eps(base, eps)
+        runs = [md_job(out, model, run_settings(cfg.md, cfg.targets.experiment_t_k, cfg.md.pairs, 0.0, seed),
+                       analysis) for seed in cfg.md.seeds]
+        result.append((eps, runs))
+    return result
+
+
+def inputs(cfg: ChainConfig, out: Path) -> dict:
+    return {"runs": [j.key for _, runs in jobs(cfg, out) for j in runs], "grid": list(cfg.vacg.eps_il_grid),
+            "targets": [asdict(t) for t in targets(cfg)], "experiment_T_K": cfg.targets.experiment_t_k}
+
+
+def is_done(cfg: ChainConfig, out: Path) -> bool:
+    return read_record(stage_dir(out) / RECORD, inputs_key(inputs(cfg, out))) is not None
+
+
+def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
+    from polcg.chain.plots import scan_plot
+    from polcg.jobs.store import write_json_atomic
+
+    ins, goals = inputs(cfg, out), targets(cfg)
+    rows = []
+    for eps, runs in jobs(cfg, out):
+        records = [run_job(j, on_run) for j in runs]
+        q = from_analysis(combine(records), cfg.cation, cfg.anion)
+        rows.append({"eps_il": eps, "runs": [r["run"] for r in records], "values": q,
+                     "notes": sorted({n for r in records for n in r["notes"]})})
+    nan = {"value": float("nan")}
+    choice = choose_eps([r["eps_il"] for r in rows],
+                        {t.key: [r["values"].get(t.key, nan)["value"] for r in rows] for t in goals}, goals)
+    model = with_eps(model_stage.load(out, "vacg"), choice.eps_il).with_provenance(
+        eps_il={"value": choice.eps_il, "from": "polcg chain ε_IL scan", "scan": str(stage_dir(out) / "scan.json")})
+    model_path = model.save(stage_dir(out) / "model")
+    doc = {"temperature_k": cfg.targets.experiment_t_k, "water_fraction": 0.0, "pairs": cfg.md.pairs,
+           "rows": rows, "targets": [asdict(t) for t in goals], "choice": asdict(choice),
+           "model": str(model_path), "model_sha256": model.sha256()}
+    write_json_atomic(stage_dir(out) / "scan.json", doc)
+    scan_plot(doc, stage_dir(out) / "scan.png")
+    outputs = {"scan": stage_dir(out) / "scan.json", "model": model_path, "plot": stage_dir(out) / "scan.png"}
+    write_record(stage_dir(out) / RECORD, ins, inputs_key(ins), outputs, {"eps_il": choice.eps_il,
+                                                                          "score": choice.score})
+    return {"eps_il": choice.eps_il, "score": choice.score, "dropped": list(choice.dropped)}
+
+
+def chosen_model(out: Path):
+    from polcg.cg.model import CGModel
+
+    return CGModel.load(stage_dir(out) / "model")

@@ -1,0 +1,103 @@
+"""Chain stage 4: validation runs of every model with the chosen parameters.
+
+Each model (VaCG with the scan's ε_IL, Drude) at every temperature in the neat IL; the VaCG model at
+every water fraction x > 0 at the experiment temperature; and, with `md.box_check_pairs`, each
+model in a second box at the experiment temperature for the Yeh–Hummer check of D
+(`finite_size.py`). Every condition runs once per seed (`runs.py`, resumable) and its properties
+are the seeds' mean. Output: `<out>/validate/validation.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from polcg.chain import model_stage, scan
+from polcg.chain.config import ChainConfig
+from polcg.chain.quantities import from_analysis
+from polcg.chain.record import RECORD, inputs_key, read_record, write_record
+from polcg.chain.runs import analysis_settings, combine, fit_window_ps, md_job, run_job, run_settings
+
+SPECIES = ("D_cation_m2_s", "D_anion_m2_s")
+
+
+@dataclass(frozen=True)
+class Condition:
+    model: str  # vacg | drude
+    temperature_k: float
+    water_fraction: float
+    pairs: int
+    jobs: tuple  # one RunJob per seed
+
+
+def stage_dir(out: Path) -> Path:
+    return Path(out) / "validate"
+
+
+def models(cfg: ChainConfig, out: Path) -> dict:
+    """The models validated: VaCG with the scan's ε_IL, the Drude model as built."""
+    return {kind: scan.chosen_model(out) if kind == "vacg" else model_stage.load(out, kind) for kind in cfg.models}
+
+
+def conditions(cfg: ChainConfig, out: Path) -> list[Condition]:
+    t_exp, md = cfg.targets.experiment_t_k, cfg.md
+    wanted = [(kind, t, 0.0, md.pairs) for kind in cfg.models for t in cfg.temperatures]
+    wanted += [("vacg", t_exp, x, md.pairs) for x in cfg.water_fractions if x > 0]
+    if md.box_check_pairs:
+        wanted += [(kind, t_exp, 0.0, n) for kind in cfg.models for n in (md.pairs, md.box_check_pairs)]
+    analysis, built, out_conds = analysis_settings(md), models(cfg, out), []
+    for kind, t, x, n in dict.fromkeys(wanted):
+        jobs = tuple(md_job(out, built[kind], run_settings(md, t, n, x, seed), analysis) for seed in md.seeds)
+        out_conds.append(Condition(kind, t, x, n, jobs))
+    return out_conds
+
+
+def inputs(cfg: ChainConfig, out: Path) -> dict:
+    return {"runs": [j.key for c in conditions(cfg, out) for j in c.jobs]}
+
+
+def is_done(cfg: ChainConfig, out: Path) -> bool:
+    return read_record(stage_dir(out) / RECORD, inputs_key(inputs(cfg, out))) is not None
+
+
+def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
+    from polcg.jobs.store import write_json_atomic
+
+    ins, rows = inputs(cfg, out), []
+    for cond in conditions(cfg, out):
+        records = [run_job(j, on_run) for j in cond.jobs]
+        rows.append(_row(cfg, cond, records))
+    built = models(cfg, out)
+    doc = {"conditions": rows, "yeh_hummer": _box_checks(cfg, rows),
+           "models": {k: {"sha256": m.sha256(), "eps_il": m.dielectric.eps_il.value if k == "vacg" else None,
+                          "provenance": m.provenance} for k, m in built.items()}}
+    path = stage_dir(out) / "validation.json"
+    write_json_atomic(path, doc)
+    write_record(stage_dir(out) / RECORD, ins, inputs_key(ins), {"validation": path}, {"conditions": len(rows)})
+    return {"conditions": len(rows)}
+
+
+def _row(cfg: ChainConfig, cond: Condition, records: list[dict]) -> dict:
+    values = from_analysis(combine(records), cfg.cation, cfg.anion)
+    windows = {k: [fit_window_ps(d) for d in values[k]["detail"].split("; ")] for k in SPECIES if k in values}
+    return {"model": cond.model, "T_K": cond.temperature_k, "x_water": cond.water_fraction, "pairs": cond.pairs,
+            "values": values, "msd_window_ps": windows,
+            "box_nm": sum(r["box_nm"] for r in records) / len(records),
+            "runs": [r["run"] for r in records], "notes": sorted({n for r in records for n in r["notes"]})}
+
+
+def _box_checks(cfg: ChainConfig, rows: list[dict]) -> dict:
+    from polcg.chain.finite_size import yeh_hummer
+
+    n2, t = cfg.md.box_check_pairs, cfg.targets.experiment_t_k
+    if not n2:
+        return {}
+    out = {}
+    for kind in cfg.models:
+        pair = [next(r for r in rows if r["model"] == kind and r["T_K"] == t and r["x_water"] == 0.0
+                     and r["pairs"] == n) for n in (cfg.md.pairs, n2)]
+        out[kind] = {k: yeh_hummer(t, (pair[0]["box_nm"], pair[1]["box_nm"]),
+                                   (pair[0]["values"][k]["value"], pair[1]["values"][k]["value"]),
+                                   (pair[0]["values"][k]["error"], pair[1]["values"][k]["error"]))
+                     for k in SPECIES if all(k in p["values"] for p in pair)}
+    return out

@@ -1,0 +1,121 @@
+"""`polcg chain` on the tiny example (EtNH3/NO3 at HF/STO-3G, 30 pairs for 20 ps): every stage feeds the
+next, a killed run resumes without redoing finished work, the ε_IL choice and the Table 1 transcription."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from polcg.chain.choice import ScoreTarget, choose_eps
+from polcg.chain.config import load_config
+from polcg.chain.pipeline import run_chain
+from polcg.chain.published import EXPERIMENT, load_table
+from polcg.cli import app
+from polcg.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "examples" / "chain" / "tiny.yaml"
+REFERENCE = ROOT.parent / "shared" / "reference"
+
+
+class Killed(Exception):
+    pass
+
+
+def test_tiny_chain_runs_every_stage_and_resumes_after_a_kill(tmp_path):
+    cfg = load_config(TINY)
+    out = tmp_path / "chain"
+    segments = []
+
+    def kill_after_two(label, done, total):
+        segments.append(label)
+        if len(segments) == 2:  # the scan's first run is killed mid-way, after its second segment
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_chain(cfg, out, on_run=kill_after_two)
+    assert (out / "model" / "vacg" / "model.json").is_file() and not (out / "scan" / "scan.json").exists()
+
+    computed, segments = [], []
+    run_chain(cfg, out, on_job=lambda job, res, cached: computed.append(cached),
+              on_run=lambda label, done, total: segments.append((label, done)))
+    assert computed == []  # the charges stage was finished: no QM job is even looked at again
+    first = [d for label, d in segments if label == segments[0][0]]
+    assert first[0] > 1  # the killed run continued from its checkpoint, not from segment 1
+
+    # each stage's output is the next stage's input
+    charges = json.loads((out / "charges" / "transferability.json").read_text())
+    model = json.loads((out / "model" / "vacg" / "model.json").read_text())
+    largest = charges["rows"][-1]["cation"]
+    beads = {b["name"]: b["charge_e"] for b in model["bead_types"]}
+    assert sum(beads[name] for name in largest["beads"]) == pytest.approx(largest["mean_e"], abs=1e-6)
+    scan = json.loads((out / "scan" / "scan.json").read_text())
+    eps = scan["choice"]["eps_il"]
+    assert min(cfg.vacg.eps_il_grid) <= eps <= max(cfg.vacg.eps_il_grid)
+    validation = json.loads((out / "validate" / "validation.json").read_text())
+    assert validation["models"]["vacg"]["eps_il"] == pytest.approx(eps)
+    report = json.loads((out / "report.json").read_text())
+    rows = {r["model"]: r for r in report["rows"]}
+    assert {"polcg VaCG", "polcg Drude"} <= set(rows)
+    for key in ("density_kg_m3", "hvap_kJ_mol"):
+        assert np.isfinite(rows["polcg VaCG"][key]) and rows["polcg VaCG"][f"{key}_err"] >= 0
+    assert "charges" in rows["polcg VaCG"]
+
+    # a finished chain reruns nothing
+    again = run_chain(cfg, out)
+    assert {o.status for o in again} <= {"reused", "not needed"}
+
+
+def test_changing_a_downstream_setting_keeps_the_charges(tmp_path):
+    raw = yaml.safe_load(TINY.read_text())
+    folder = tmp_path / "cfg"
+    shutil.copytree(TINY.parent / "tiny", folder / "tiny")
+    (folder / "tiny" / "etnh3_no3_2.xyz").write_text((ROOT / "examples/clusters/etnh3_no3_2.xyz").read_text())
+    raw["clusters"] = ["tiny/etnh3_no3_1.xyz", "tiny/etnh3_no3_2.xyz"]
+    path = folder / "a.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "chain"
+    run_chain(load_config(path), out, stages=("charges", "model"))
+    raw["cg"]["cutoff_nm"] = 0.8
+    path.write_text(yaml.safe_dump(raw))
+    outcomes = {o.stage: o.status for o in run_chain(load_config(path), out, stages=("charges", "model"))}
+    assert outcomes == {"charges": "reused", "model": "ran"}
+
+
+def test_bad_config_is_one_line_naming_file_and_key(tmp_path):
+    raw = yaml.safe_load(TINY.read_text())
+    raw["md"]["pairz"] = 3
+    path = TINY.parent / "_bad_test.yaml"
+    try:
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(InputError, match="md.pairz"):
+            load_config(path)
+        r = CliRunner().invoke(app, ["chain", str(path), "--out", str(tmp_path / "o")])
+        assert r.exit_code == 2 and not (tmp_path / "o").exists()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_choice_recovers_the_minimum_of_a_known_score():
+    grid = [1.0, 2.0, 3.0]
+    # density linear in eps, crossing the target at 2.5; hvap quadratic with its target at eps = 2.5
+    values = {"density_kg_m3": [1300.0, 1250.0, 1200.0], "hvap_kJ_mol": [130.0, 120.0, 110.0]}
+    targets = [ScoreTarget("density_kg_m3", 1225.0), ScoreTarget("hvap_kJ_mol", 115.0)]
+    choice = choose_eps(grid, values, targets)
+    assert choice.eps_il == pytest.approx(2.5, abs=0.01)
+    assert choice.score == pytest.approx(0.0, abs=1e-8)
+    choice = choose_eps(grid, {**values, "D_cation_m2_s": [np.nan] * 3},
+                        targets + [ScoreTarget("D_cation_m2_s", 1e-11)])
+    assert choice.dropped == ("D_cation_m2_s",)
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the checkout")
+def test_table1_transcription_matches_the_stored_review():
+    table = load_table(ROOT / "fragments" / "targets" / "c4mim_bf4_table1.csv", REFERENCE)
+    assert table.value(EXPERIMENT, "density_kg_m3", 303.0, 1.0).value == pytest.approx(1198)
+    assert table.value(EXPERIMENT, "D_cation_m2_s", 303.0, 1.0).value == pytest.approx(1.83e-11)
+    assert table.value("VaCG", "conductivity_S_m", 303.0, 1.0).value == pytest.approx(0.45)
