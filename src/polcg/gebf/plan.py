@@ -88,11 +88,12 @@ def run_layout(elements, coords_angstrom, fragments, fragment_charges, method: M
 
 
 def plan_gebf(elements, coords_angstrom, fragments, fragment_charges, method: MethodSpec, settings: GEBFSettings,
-              workers: int = 0, memory_mb: int | None = None) -> GEBFPlan:
+              workers: int = 0, memory_mb: int | None = None, flops: float | None = None) -> GEBFPlan:
+    """The plan of a run; `flops` (the matrix-multiply rate the times assume) defaults to this machine's."""
     coords = np.asarray(coords_angstrom, dtype=float)
     subs = build_subsystems(fragments, fragment_charges, coords, settings.xi, settings.eta)
     frags = isolated_fragments(fragments, fragment_charges)
-    flops = machine_flops()
+    flops = flops or machine_flops()
     sizes = {s.fragments: _size(s, elements, coords, method) for s in subs}
     layout = choose_layout(max(z.memory_mb for z in sizes.values()), len(subs), workers, memory_mb)
     passes = [_pass(name, m, group, start, elements, coords, layout, flops)
