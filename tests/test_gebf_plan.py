@@ -12,7 +12,7 @@ from polcg.charges import RunOptions, compute_charges
 from polcg.cli import app
 from polcg.errors import InputError
 from polcg.gebf import GEBFSettings
-from polcg.gebf.plan import _makespan, choose_layout, plan_gebf
+from polcg.gebf.plan import GPU_WORKERS_MAX, _makespan, choose_gpu_layout, choose_layout, plan_gebf
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.qm.backends import explain_device, get_backend, probe_gpu
 from polcg.qm.cost import job_size
@@ -104,6 +104,15 @@ def test_layout_is_bounded_by_cores_jobs_and_memory():
     one = choose_layout(5000, 10, cores=2, available_mb=10000)  # two 5 GB jobs do not fit in 80 %
     assert (one.workers, one.threads, one.memory_mb) == (1, 2, 8000)
     assert choose_layout(100, 10, workers=3, memory_mb=1500, cores=4, available_mb=10000).memory_mb == 1500
+
+
+def test_gpu_layout_places_jobs_by_device_memory():
+    # 80 % of 80 GB free holds three 20 GB jobs; the host's 2 cores and 10 GB are shared by the processes
+    three = choose_gpu_layout(20000, 10, gpu_free_mb=80000, cores=2, available_mb=10000)
+    assert (three.workers, three.threads, three.memory_mb) == (3, 1, 2666)
+    assert choose_gpu_layout(500, 50, gpu_free_mb=80000, cores=16, available_mb=1e5).workers == GPU_WORKERS_MAX
+    assert choose_gpu_layout(90000, 10, gpu_free_mb=80000, cores=2, available_mb=1e4).workers == 1  # never 0
+    assert choose_gpu_layout(500, 2, gpu_free_mb=80000, cores=2, available_mb=1e4).workers == 2  # jobs cap it
 
 
 def test_makespan_is_the_longest_worker():

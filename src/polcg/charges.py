@@ -163,8 +163,10 @@ def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), setting
     """GEBF charges and energy of a cluster (and, with `reference`, the full calculation to compare)."""
     t0 = time.perf_counter()
     atoms, charges, groups = molecule_fragments(cluster, fragments)
+    device = resolve_device(options.device)
     layout = run_layout(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings,
-                        options.workers, options.memory_mb)
+                        options.workers, options.memory_mb, device if options.scheduler is None else "cpu")
+    options = replace(options, device=device)
     runner = make_runner(options, layout, on_stage, on_job)
     try:
         res = run_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, runner)

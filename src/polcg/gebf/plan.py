@@ -78,12 +78,39 @@ def choose_layout(largest_job_mb: float, jobs_per_pass: int, workers: int = 0, m
     return Layout(workers, threads, memory, cores, int(available_mb))
 
 
+GPU_WORKERS_MAX = 4  # processes sharing one GPU: enough to overlap small jobs' host work and launches
+
+
+def choose_gpu_layout(largest_job_mb: float, jobs_per_pass: int, workers: int = 0, gpu_free_mb: float = 0.0,
+                      memory_mb: int | None = None, cores: int | None = None,
+                      available_mb: float | None = None) -> Layout:
+    """Processes sharing one GPU (0 = as many as 80 % of the device's free memory holds the largest job's
+    density-fitting data and grids, at most GPU_WORKERS_MAX and the jobs of a pass), each with a share
+    of the host cores and memory for the population analysis."""
+    if workers <= 0:
+        fits = int(0.8 * gpu_free_mb // max(largest_job_mb, 1.0))
+        workers = max(1, min(GPU_WORKERS_MAX, jobs_per_pass, fits))
+    host = choose_layout(0.0, workers, workers, memory_mb, cores, available_mb)
+    return Layout(workers, host.threads, host.memory_mb, host.cores, host.available_mb)
+
+
+def gpu_free_mb() -> float:
+    """Free memory of the current CUDA device (MB)."""
+    import cupy
+
+    free, _total = cupy.cuda.runtime.memGetInfo()
+    return free / 1e6
+
+
 def run_layout(elements, coords_angstrom, fragments, fragment_charges, method: MethodSpec, settings: GEBFSettings,
-               workers: int = 0, memory_mb: int | None = None) -> Layout:
-    """The worker layout of a run: sized by its largest job (fragments or subsystems)."""
+               workers: int = 0, memory_mb: int | None = None, device: str = "cpu") -> Layout:
+    """The worker layout of a run: sized by its largest job (fragments or subsystems) against the host's
+    free memory (CPU) or the device's (GPU)."""
     coords = np.asarray(coords_angstrom, dtype=float)
     subs = build_subsystems(fragments, fragment_charges, coords, settings.xi, settings.eta)
     largest = max(_size(s, elements, coords, method).memory_mb for s in subs)
+    if device == "gpu":
+        return choose_gpu_layout(largest, len(subs), workers, gpu_free_mb(), memory_mb)
     return choose_layout(largest, len(subs), workers, memory_mb)
 
 

@@ -5,8 +5,9 @@ The SCF runs on the GPU (`gpu4pyscf.dft` / `gpu4pyscf.scf`, embedding by
 `gpu4pyscf.qmmm.itrf.add_mm_charges`, whose energy leaves out the background's self-energy as
 PySCF's does, so the GEBF energy formula is unchanged); the converged density is moved to the host
 and the charge schemes run on the CPU code of `polcg.qm.populations` (NPA, Mulliken and
-meta-Löwdin are cheap next to the SCF; Hirshfeld and ESP reuse the CPU grids). Jobs on one GPU run
-back to back in one process (the serial executor), so CUDA and the integral kernels start once.
+meta-Löwdin are cheap next to the SCF; Hirshfeld and ESP reuse the CPU grids). By default as many
+worker processes share the GPU as its free memory holds the largest job (`gebf.plan.choose_gpu_layout`,
+at most 4); each process starts CUDA and the integral kernels once and keeps them for every pass.
 """
 
 from __future__ import annotations
