@@ -75,6 +75,7 @@ class MDConfig:
     pairs: int = 150
     equilibrate_ps: float = 1000.0
     production_ps: float = 4000.0
+    validate_production_ps: float | None = None  # the validation runs' production; None: production_ps
     timestep_fs: float | None = None  # None: polcg simulate's automatic step
     report_ps: float = 10.0
     segment_ps: float = 100.0
@@ -326,7 +327,8 @@ def _md(top: _Section) -> MDConfig:
         seeds=s.numbers("seeds", [1], integer=True, low=0), box_check_pairs=s.number("box_check_pairs", None,
                                                                                       integer=True),
         blocks=s.number("blocks", 10, integer=True), gas_production_ps=s.duration("gas_production", "2ns"),
-        friction_per_ps=s.number("friction", 1.0), timestep_fs=None if timestep is None else timestep * 1e3)
+        friction_per_ps=s.number("friction", 1.0), timestep_fs=None if timestep is None else timestep * 1e3,
+        validate_production_ps=s.duration("validate_production", "auto", allow_auto=True))
     if cfg.blocks < 2:
         s.fail("blocks", f"{cfg.blocks}: need at least 2 time blocks for an error bar")
     if cfg.box_check_pairs == cfg.pairs:

@@ -130,7 +130,8 @@ OUTLINE = {
                            + (f", VaCG at x {', '.join(f'{x:g}' for x in c.water_fractions if x > 0)}"
                               if any(c.water_fractions) else "")
                            + (f", box check with {c.md.box_check_pairs} pairs" if c.md.box_check_pairs else "")
-                           + f"; {len(c.md.seeds)} seeds each"),
+                           + f"; {(c.md.validate_production_ps or c.md.production_ps):g} ps production, "
+                           f"{len(c.md.seeds)} seeds each"),
     "report": lambda c: "report.json, report.md and plots",
 }
 DETAIL = {

@@ -9,7 +9,7 @@ are the seeds' mean. Output: `<out>/validate/validation.json`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from polcg.chain import model_stage, scan
@@ -46,6 +46,7 @@ def conditions(cfg: ChainConfig, out: Path) -> list[Condition]:
     if md.box_check_pairs:
         wanted += [(kind, t_exp, 0.0, n) for kind in cfg.models for n in (md.pairs, md.box_check_pairs)]
     analysis, built, out_conds = analysis_settings(md), models(cfg, out), []
+    md = replace(md, production_ps=md.validate_production_ps or md.production_ps)  # long runs for transport
     for kind, t, x, n in dict.fromkeys(wanted):
         jobs = tuple(md_job(out, built[kind], run_settings(md, t, n, x, seed), analysis) for seed in md.seeds)
         out_conds.append(Condition(kind, t, x, n, jobs))
