@@ -113,6 +113,14 @@ def test_choice_recovers_the_minimum_of_a_known_score():
     assert choice.dropped == ("D_cation_m2_s",)
 
 
+def test_transport_is_fitted_as_its_logarithm():
+    # D = 1e-12 exp(2 eps): two grid points fix it exactly in the log, and the target e^5 1e-12 sits at 2.5
+    grid = [1.0, 2.0, 3.0]
+    values = {"D_cation_m2_s": [1e-12 * np.exp(2 * e) if e > 1 else np.nan for e in grid]}
+    choice = choose_eps(grid, values, [ScoreTarget("D_cation_m2_s", 1e-12 * np.exp(5.0))])
+    assert choice.eps_il == pytest.approx(2.5, abs=0.01) and choice.score < 1e-8
+
+
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared/reference not beside the checkout")
 def test_table1_transcription_matches_the_stored_review():
     table = load_table(ROOT / "fragments" / "targets" / "c4mim_bf4_table1.csv", REFERENCE)

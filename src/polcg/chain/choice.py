@@ -12,6 +12,8 @@ import numpy as np
 from polcg.errors import InputError
 
 FINE_POINTS = 401
+# transport changes by orders of magnitude with the charges (thermally activated): fitted as ln(value)
+LOG_KEYS = ("D_cation_m2_s", "D_anion_m2_s", "conductivity_S_m")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ def score(values: dict[str, float], targets: list[ScoreTarget]) -> float:
     return float(sum(t.weight * (values[t.key] / t.value - 1.0) ** 2 for t in used) / sum(t.weight for t in used))
 
 
+def predict(key: str, coefficients, eps):
+    """A fitted property at `eps` (transport fits are of its logarithm)."""
+    y = np.polyval(coefficients, eps)
+    return np.exp(y) if key in LOG_KEYS else y
+
+
 def choose_eps(grid: list[float], values: dict[str, list[float]], targets: list[ScoreTarget]) -> Choice:
     """ε_IL minimising the score of the interpolated properties. `values[key][i]` is the property at
     `grid[i]` (NaN where a run could not give it); a target whose property is finite at fewer than
@@ -53,21 +61,22 @@ def choose_eps(grid: list[float], values: dict[str, list[float]], targets: list[
     fits, dropped = {}, []
     for t in targets:
         y = np.asarray(values.get(t.key, [np.nan] * len(eps)), dtype=float)
-        ok = np.isfinite(y)
+        ok = np.isfinite(y) & ((y > 0) if t.key in LOG_KEYS else True)
         if ok.sum() < min(2, len(eps)):
             dropped.append(t.key)
             continue
-        fits[t.key] = np.polyfit(eps[ok], y[ok], fit_degree(int(ok.sum()))).tolist()
+        fy = np.log(y[ok]) if t.key in LOG_KEYS else y[ok]
+        fits[t.key] = np.polyfit(eps[ok], fy, fit_degree(int(ok.sum()))).tolist()
     used = [t for t in targets if t.key in fits]
     if not used:
         raise InputError(f"no target property could be computed at any ε_IL of the scan ({', '.join(dropped)})")
     fine = np.linspace(eps.min(), eps.max(), FINE_POINTS) if len(eps) > 1 else eps
-    pred = {k: np.polyval(c, fine) for k, c in fits.items()}
+    pred = {k: predict(k, c, fine) for k, c in fits.items()}
     scores = np.array([score({k: float(v[i]) for k, v in pred.items()}, used) for i in range(fine.size)])
     best = int(np.nanargmin(scores))
     grid_scores = [score({k: float(values[k][i]) for k in fits}, used) for i in range(len(eps))]
-    method = (f"each property fitted vs eps_IL by least squares (quadratic with >= 3 finite grid points, linear "
-              f"with 2) over the {len(eps)} grid points; the score minimised on {fine.size} points in "
-              f"[{eps.min():g}, {eps.max():g}], no extrapolation")
+    method = (f"each property (transport as its logarithm) fitted vs eps_IL by least squares (quadratic with >= 3 "
+              f"finite grid points, linear with 2) over the {len(eps)} grid points; the score minimised on "
+              f"{fine.size} points in [{eps.min():g}, {eps.max():g}], no extrapolation")
     return Choice(float(fine[best]), float(scores[best]), {k: float(v[best]) for k, v in pred.items()}, fits,
                   grid_scores, method, tuple(dropped))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polcg.chain.choice import LOG_KEYS, predict
 from polcg.chain.quantities import KEYS
 
 LABELS = {"density_kg_m3": "density / kg m$^{-3}$", "D_cation_m2_s": "D cation / m$^2$ s$^{-1}$",
@@ -39,7 +40,9 @@ def scan_plot(doc: dict, path: Path) -> None:
     for ax, key in zip(axes, keys):
         vals = [r["values"].get(key, {"value": np.nan, "error": 0.0}) for r in doc["rows"]]
         ax.errorbar(eps, [v["value"] for v in vals], [v["error"] for v in vals], fmt="o", capsize=3)
-        ax.plot(fine, np.polyval(choice["fits"][key], fine), "-", lw=1)
+        ax.plot(fine, predict(key, choice["fits"][key], fine), "-", lw=1)
+        if key in LOG_KEYS:
+            ax.set_yscale("log")
         ax.axhline(targets[key], color="k", ls="--", lw=0.8, label="experiment")
         ax.axvline(choice["eps_il"], color="C3", lw=0.8)
         ax.set_ylabel(LABELS[key], fontsize=8)
