@@ -57,3 +57,47 @@ def _square(v):
 def test_dask_executor_maps_every_job(client):
     out = dict(DaskExecutor(client).map_unordered(_square, [1, 2, 3, 4]))
     assert out == {1: 1, 2: 4, 3: 9, 4: 16}
+
+
+def _fails_once(path):
+    """Raises OSError on its first call (no marker file yet), then returns the path's name."""
+    import os
+
+    attempts = sorted(os.listdir(os.path.dirname(path)))
+    open(f"{path}.{len(attempts)}", "w").close()
+    if not attempts:
+        raise OSError("transient failure")
+    return os.path.basename(path)
+
+
+def _always_fails(path):
+    import os
+
+    open(f"{path}.{len(os.listdir(os.path.dirname(path)))}", "w").close()
+    raise MemoryError("worker out of memory")
+
+
+def _polcg_error(path):
+    import os
+
+    from polcg.errors import QMError
+
+    open(f"{path}.{len(os.listdir(os.path.dirname(path)))}", "w").close()
+    raise QMError("SCF did not converge")
+
+
+@pytest.mark.parametrize("fn, calls, error", [(_fails_once, 2, None),
+                                              (_always_fails, 3, "after 2 retries: MemoryError"),
+                                              (_polcg_error, 1, "SCF did not converge")])
+def test_dask_retries_random_errors_a_bounded_number_of_times(client, tmp_path, fn, calls, error):
+    from polcg.errors import PolcgError
+
+    path = str(tmp_path / "job")
+    executor = DaskExecutor(client, retries=2)
+    if error is None:
+        assert dict(executor.map_unordered(fn, [path])) == {path: "job"}
+    else:
+        with pytest.raises(PolcgError, match=error) as exc:
+            dict(executor.map_unordered(fn, [path]))
+        assert "\n" not in str(exc.value)
+    assert len(list(tmp_path.iterdir())) == calls  # attempts made

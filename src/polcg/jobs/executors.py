@@ -66,9 +66,14 @@ class ProcessExecutor:
 
 class DaskExecutor:
     """Runs jobs as tasks on a Dask cluster (`scheduler`: an address, or a `distributed.Client`).
-    Results reach the caller, which stores them, so a lost worker loses only its own jobs."""
+    Results reach the caller, which stores them, so a lost worker loses only its own jobs.
 
-    def __init__(self, scheduler):
+    A task that raises an unexpected error (a worker killed for memory, a node failure, I/O) is rerun
+    by Dask up to `retries` times; a polcg error (bad input, an SCF that does not converge) would fail
+    the same way again and is not retried. A job that still fails stops the run with one line naming
+    it; every job finished before is already in the store."""
+
+    def __init__(self, scheduler, retries: int = 2):
         try:
             from distributed import Client
         except ImportError:
@@ -78,6 +83,7 @@ class DaskExecutor:
         self._own_client = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self._own_client else scheduler
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        self.retries = retries
 
     def close(self) -> None:
         """Close the client if this executor made it from an address (a given Client stays open)."""
@@ -87,13 +93,42 @@ class DaskExecutor:
     def map_unordered(self, fn: Callable, jobs: Sequence):
         from distributed import as_completed
 
-        futures = {self.client.submit(fn, job, pure=False): job for job in jobs}
+        futures = {self.client.submit(_not_retried, fn, job, pure=False, retries=self.retries): job for job in jobs}
         try:
-            for fut, result in as_completed(futures, with_results=True):
-                yield futures[fut], result
+            for fut, result in as_completed(futures, with_results=True, raise_errors=False):
+                job = futures[fut]
+                if fut.status == "error":
+                    raise _job_error(job, fut.exception(), self.retries)
+                if isinstance(result, _Failed):
+                    raise result.error
+                yield job, result
         except BaseException:
             self.client.cancel(list(futures))
             raise
+
+
+class _Failed:
+    """A polcg error raised in a task, returned as a value so that Dask does not retry it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _not_retried(fn: Callable, job):
+    from polcg.errors import PolcgError
+
+    try:
+        return fn(job)
+    except PolcgError as exc:
+        return _Failed(exc)
+
+
+def _job_error(job, result: BaseException, retries: int) -> Exception:
+    from polcg.errors import PolcgError
+
+    name = getattr(job, "label", None) or repr(job)
+    first = str(result).splitlines()[0][:200] if str(result) else ""
+    return PolcgError(f"job {name} failed on Dask after {retries} retries: {type(result).__name__}: {first}")
 
 
 def make_executor(workers: int, scheduler=None):
