@@ -103,3 +103,22 @@ def test_drude_timestep_follows_the_drude_period():
     assert default.drude.max_drude_distance_nm == pytest.approx(0.04)  # 0.02 nm x sqrt(4184/1046)
     assert RunSettings(n_pairs=1).timestep(default) == 5.0  # period 31 fs
     assert RunSettings(n_pairs=1).timestep(build_vacg(IonsSpec("C4mim", "PF6"), water=None)) == 10.0
+
+
+def test_run_checkpointed_on_one_platform_continues_on_another(vacg, tmp_path):
+    ref = RunSettings(**{**SETTINGS.__dict__, "platform": "Reference"})
+    simulate(vacg, ref, tmp_path / "r", max_segments=3)  # killed after 2 equil + 1 prod segments
+    assert (tmp_path / "r" / "state.xml").is_file()
+    resumed = simulate(vacg, SETTINGS, tmp_path / "r")  # the CPU cannot load the Reference checkpoint
+    assert resumed.platform == "CPU" and resumed.frames == 20
+    state = read_state(tmp_path / "r")
+    np.testing.assert_allclose(np.diff(state["time_ps"]), 0.1, atol=1e-9)  # continuous across the switch
+    assert np.all(np.isfinite(state["potential_kj_mol"]))
+
+
+def test_foreign_checkpoint_without_a_portable_state_is_refused(vacg, tmp_path):
+    ref = RunSettings(**{**SETTINGS.__dict__, "platform": "Reference"})
+    simulate(vacg, ref, tmp_path / "r", max_segments=1)
+    (tmp_path / "r" / "state.xml").unlink()
+    with pytest.raises(InputError, match="no portable state.xml"):
+        simulate(vacg, SETTINGS, tmp_path / "r")

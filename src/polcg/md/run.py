@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -110,7 +111,7 @@ def simulate(model: CGModel, settings: RunSettings, out: str | Path, max_segment
         if max_segments is not None and run_segments >= max_segments:
             break
         _segment(simulation, model, out, stage, k, n_steps, report_every, barostat, settings)
-        simulation.saveCheckpoint(str(out / "state.chk"))
+        _save(simulation, out)
         write_json_atomic(out / "progress.json", {"segments": k + 1, "of": len(stages), "stage": stage})
         run_segments, steps_run = run_segments + 1, steps_run + n_steps
         if progress:
@@ -155,7 +156,7 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
     settings_file = out / "settings.json"
     record = {"settings": asdict(s), "model_sha256": model.sha256()}
     if settings_file.exists():
-        if json.loads(settings_file.read_text()) != record:
+        if not _same_run(json.loads(settings_file.read_text()), record):
             raise InputError(f"{out}: holds a run with other settings or another model; use a new --out")
         config = None
     else:
@@ -178,7 +179,7 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
     props = {"Precision": "mixed"} if platform.getName() in ("CUDA", "OpenCL") else {}
     simulation = app.Simulation(topology, system, integrator, platform, props)
     if (out / "state.chk").exists():
-        simulation.loadCheckpoint(str(out / "state.chk"))
+        _restore(simulation, out, _steps_done(out, s, model))
     else:
         (out / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
         with open(out / "start.pdb", "w") as fh:
@@ -187,6 +188,45 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
         simulation.context.setVelocitiesToTemperature(s.temperature_k * unit.kelvin, s.seed)
         _warm_up(simulation)
     return simulation, platform.getName()
+
+
+def _same_run(stored: dict, record: dict) -> bool:
+    """Whether a run directory's record is this run's; the platform may differ (a run continues on
+    another platform from its portable state)."""
+    def strip(r):
+        return {**r, "settings": {k: v for k, v in r["settings"].items() if k != "platform"}}
+    return strip(stored) == strip(record)
+
+
+def _save(simulation: app.Simulation, out: Path) -> None:
+    """The platform's checkpoint (exact continuation, RNG included) and a portable XML State (positions,
+    velocities, box, step), each written to a temporary file and renamed, so a kill leaves the last pair."""
+    for name, save in (("state.chk", simulation.saveCheckpoint), ("state.xml", simulation.saveState)):
+        tmp = out / f".{name}.tmp"
+        save(str(tmp))
+        os.replace(tmp, out / name)
+
+
+def _steps_done(out: Path, s: RunSettings, model: CGModel) -> int:
+    done = json.loads((out / "progress.json").read_text())["segments"] if (out / "progress.json").exists() else 0
+    return sum(n for _, n, _, _ in _stages(s, model)[:done])
+
+
+def _restore(simulation: app.Simulation, out: Path, steps: int) -> None:
+    """Continue from the checkpoint; where it is another platform's, from the portable state, when that
+    state is the one the finished segments end at; else refuse in one line."""
+    try:
+        simulation.loadCheckpoint(str(out / "state.chk"))
+        return
+    except Exception as exc:  # OpenMMException: written by another platform (or another build)
+        why = " ".join(str(exc).split())[:160]
+    if not (out / "state.xml").exists():
+        raise InputError(f"{out}: its checkpoint cannot be loaded on {simulation.context.getPlatform().getName()} "
+                         f"({why}) and it has no portable state.xml; continue it with its own --platform")
+    simulation.loadState(str(out / "state.xml"))
+    if simulation.currentStep != steps:
+        raise InputError(f"{out}: state.xml is at step {simulation.currentStep}, the finished segments end at "
+                         f"{steps}; continue it with its own --platform")
 
 
 #: (fraction of the time step, steps) run from the minimised start before anything is recorded
