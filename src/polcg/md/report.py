@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from polcg.jobs.store import write_json_atomic
@@ -15,21 +16,23 @@ def write_outputs(props: Properties, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "properties.json"}
-    write_json_atomic(files["json"], props.to_dict())
     if props.rdf:
         files["rdf_csv"], files["rdf_png"] = out / "rdf.csv", out / "rdf.png"
         _rdf_csv(props, files["rdf_csv"])
         _rdf_png(props, files["rdf_png"])
+    write_json_atomic(files["json"], props.to_dict())  # last: a properties file means the outputs are complete
     return files
 
 
 def _rdf_csv(props: Properties, path: Path) -> None:
     keys = list(props.rdf)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["r_nm", *(f"g_{k}" for k in keys)])
         for i, r in enumerate(props.rdf_r_nm):
             w.writerow([f"{r:.4f}", *(f"{props.rdf[k][i]:.5f}" for k in keys)])
+    os.replace(tmp, path)
 
 
 def _rdf_png(props: Properties, path: Path) -> None:
