@@ -127,3 +127,13 @@ def test_table1_transcription_matches_the_stored_review():
     assert table.value(EXPERIMENT, "density_kg_m3", 303.0, 1.0).value == pytest.approx(1198)
     assert table.value(EXPERIMENT, "D_cation_m2_s", 303.0, 1.0).value == pytest.approx(1.83e-11)
     assert table.value("VaCG", "conductivity_S_m", 303.0, 1.0).value == pytest.approx(0.45)
+
+
+def test_scan_falls_back_to_apparent_d_and_the_report_does_not():
+    from polcg.chain.quantities import from_analysis
+
+    values = {"diffusion_C4mim_m2_s": {"value": 2e-11, "error": 1e-12, "detail": "fit"},
+              "diffusion_BF4_apparent_m2_s": {"value": 1e-11, "error": 1e-12, "detail": "apparent (upper bound)"}}
+    assert set(from_analysis(values, "C4mim", "BF4")) == {"D_cation_m2_s"}
+    scan = from_analysis(values, "C4mim", "BF4", apparent=True)
+    assert scan["D_anion_m2_s"]["value"] == 1e-11 and "upper bound" in scan["D_anion_m2_s"]["detail"]

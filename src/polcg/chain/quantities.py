@@ -12,12 +12,17 @@ KEYS = {
 }
 
 
-def from_analysis(values: dict, cation: str, anion: str) -> dict[str, dict]:
+def from_analysis(values: dict, cation: str, anion: str, apparent: bool = False) -> dict[str, dict]:
     """{key: {value, error, detail}} for the report keys that `values` (analysis name → {value,
-    error, detail}) has; missing ones are left out."""
+    error, detail}) has; missing ones are left out. With `apparent`, a D the run could not give (no
+    diffusive regime) is its apparent value, an upper bound (what the ε_IL scan uses to locate the
+    transport target; the validation reports only diffusive D's)."""
     out = {}
     for key, (template, factor, _) in KEYS.items():
-        v = values.get(template.format(cation=cation, anion=anion))
+        name = template.format(cation=cation, anion=anion)
+        v = values.get(name)
+        if v is None and apparent and name.startswith("diffusion_"):
+            v = values.get(name.replace("_m2_s", "_apparent_m2_s"))
         if v is not None:
             out[key] = {"value": v["value"] * factor, "error": v["error"] * factor, "detail": v.get("detail", "")}
     return out

@@ -82,7 +82,7 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     rows = []
     for eps, runs in jobs(cfg, out):
         records = [run_job(j, on_run) for j in runs]
-        q = from_analysis(combine(records), cfg.cation, cfg.anion)
+        q = from_analysis(combine(records), cfg.cation, cfg.anion, apparent=True)
         rows.append({"eps_il": eps, "runs": [r["run"] for r in records], "values": q,
                      "notes": sorted({n for r in records for n in r["notes"]})})
     nan = {"value": float("nan")}

@@ -79,10 +79,13 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
 
 
 def _row(cfg: ChainConfig, cond: Condition, records: list[dict]) -> dict:
-    values = from_analysis(combine(records), cfg.cation, cfg.anion)
+    combined = combine(records)
+    values = from_analysis(combined, cfg.cation, cfg.anion)
+    apparent = {k: v for k, v in from_analysis(combined, cfg.cation, cfg.anion, apparent=True).items()
+                if k not in values}  # upper bounds where a run was not diffusive
     windows = {k: [fit_window_ps(d) for d in values[k]["detail"].split("; ")] for k in SPECIES if k in values}
     return {"model": cond.model, "T_K": cond.temperature_k, "x_water": cond.water_fraction, "pairs": cond.pairs,
-            "values": values, "msd_window_ps": windows,
+            "values": values, "apparent_upper_bounds": apparent, "msd_window_ps": windows,
             "box_nm": sum(r["box_nm"] for r in records) / len(records),
             "runs": [r["run"] for r in records], "notes": sorted({n for r in records for n in r["notes"]})}
 

@@ -26,6 +26,7 @@ import numpy as np
 from polcg.errors import InputError
 from polcg.md.estimators import (
     Estimate,
+    apparent_diffusion,
     block_average,
     dielectric_constant,
     einstein_helfand,
@@ -105,11 +106,19 @@ def analyze(directory, settings: AnalysisSettings = AnalysisSettings()) -> Prope
 
 def _transport(run: Run, s: Series, dt: float, st: AnalysisSettings, values: dict, notes: list, want) -> None:
     names = list(dict.fromkeys(s.molecule_name))
-    diffusion = {}
+    diffusion, slow = {}, []
     for name in names:
         sel = [i for i, n in enumerate(s.molecule_name) if n == name]
-        diffusion[name] = self_diffusion(s.com_nm[:, sel], dt, st.blocks)
+        try:
+            diffusion[name] = self_diffusion(s.com_nm[:, sel], dt, st.blocks)
+        except InputError:
+            values[f"diffusion_{name}_apparent_m2_s"] = apparent_diffusion(s.com_nm[:, sel], dt, st.blocks)
+            slow.append(name)
+            continue
         values[f"diffusion_{name}_m2_s"] = diffusion[name]
+    if slow:
+        raise InputError(f"no diffusive regime for {', '.join(slow)} (log-log MSD slope never near 1): run longer; "
+                         "diffusion_<molecule>_apparent_m2_s is an upper bound")
     box_nm = float(np.mean(s.volume_nm3) ** (1.0 / 3.0))
     if st.viscosity_mpa_s is not None:
         corr = yeh_hummer_m2_s(run.settings.temperature_k, st.viscosity_mpa_s * 1e-3, box_nm)
