@@ -112,9 +112,14 @@ def estimate_seconds(size: JobSize, method: MethodSpec, start: str, flops: float
 
 
 def available_memory_mb() -> float:
-    """Memory this process can take without swapping (MB): psutil's 'available'."""
-    import psutil
-
+    """Memory this process can take without swapping (MB): psutil's 'available' (Linux's MemAvailable
+    where psutil is not installed, as on a bare GPU image)."""
+    try:
+        import psutil
+    except ImportError:
+        with open("/proc/meminfo") as fh:
+            kb = next(int(line.split()[1]) for line in fh if line.startswith("MemAvailable:"))
+        return kb * 1024 / 1e6
     return psutil.virtual_memory().available / 1e6
 
 
