@@ -19,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console(stderr=False)
 
 
+from polcg.cli_chain import chain_cmd  # noqa: E402
 from polcg.cli_fit import fit_dielectric_cmd  # noqa: E402
 from polcg.cli_md import analyze_cmd, simulate_cmd  # noqa: E402
 from polcg.cli_model import model_app  # noqa: E402
@@ -27,7 +28,7 @@ app.add_typer(model_app, name="model")
 app.command("simulate")(simulate_cmd)
 app.command("analyze")(analyze_cmd)
 app.command("fit-dielectric")(fit_dielectric_cmd)
-app.command("chain")(__import__("polcg.cli_chain", fromlist=["chain_cmd"]).chain_cmd)
+app.command("chain")(chain_cmd)
 
 
 @app.callback()

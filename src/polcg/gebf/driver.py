@@ -158,7 +158,7 @@ def run_gebf(elements: Sequence[str], coords_angstrom: np.ndarray, fragments: Se
     loop = _Loop(elements, coords, subs, {i: tuple(sorted(f)) for i, f in enumerate(fragments)}, runner)
     if len(subs) == 1:  # one subsystem holds the whole cluster: no background, one job
         results = loop.run(subs, method, None, "whole cluster")
-        loop.passes.append({"pass": "whole cluster", "level": _level(method), "jobs": 1})
+        loop.passes.append({"pass": "whole cluster", "level": pass_level(method), "jobs": 1})
         return _assemble(loop, results, np.zeros(len(elements)), [0.0], True, fragments)
     fast = settings.passes == "fast"
     cheap = cheap_method(method, settings) if fast else method
@@ -178,7 +178,7 @@ def _isolated_pass(loop: _Loop, fragments, fragment_charges, method: MethodSpec)
     results = loop.runner(jobs, "isolated fragments")
     loop.njobs += len(jobs)
     loop.fragment_keys = {s.fragments[0]: j.geometry_key() for s, j in zip(start, jobs)}
-    loop.passes.append({"pass": "isolated fragments", "level": _level(method), "jobs": len(jobs)})
+    loop.passes.append({"pass": "isolated fragments", "level": pass_level(method), "jobs": len(jobs)})
     return assemble_atomic(start, [results[j.key()].background_charges for j in jobs], loop.natoms)
 
 
@@ -187,7 +187,7 @@ def _pass(loop: _Loop, q: np.ndarray, method: MethodSpec, history: list[float], 
     results = loop.run(loop.subsystems, method, q, name)
     q_new = assemble_atomic(loop.subsystems, [r.background_charges for r in results], loop.natoms)
     history.append(float(np.max(np.abs(q_new - q))))
-    loop.passes.append({"pass": name, "level": _level(method), "jobs": len(loop.subsystems),
+    loop.passes.append({"pass": name, "level": pass_level(method), "jobs": len(loop.subsystems),
                         "max_charge_change": history[-1]})
     return q, q_new, results
 
@@ -210,6 +210,7 @@ def _assemble(loop: _Loop, results: list[QMResult], q_embedding, history, conver
                       tuple(tuple(sorted(f)) for f in fragments), q_embedding, loop.njobs, tuple(loop.passes))
 
 
-def _level(method: MethodSpec) -> str:
+def pass_level(method: MethodSpec) -> str:
+    """How a pass's jobs differ from the requested method: SCF threshold and grid (recorded per pass)."""
     grid = "" if method.is_hf else f", grid {method.grid_level}"
     return f"conv_tol {method.conv_tol:.0e}{grid}"

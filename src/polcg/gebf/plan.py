@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from polcg.gebf.driver import GEBFSettings, cheap_method, isolated_fragments
+from polcg.gebf.driver import GEBFSettings, cheap_method, isolated_fragments, pass_level
 from polcg.gebf.subsystems import Subsystem, build_subsystems
 from polcg.qm.cost import JobSize, available_memory_mb, cpu_count, estimate_seconds, job_size, machine_flops
 from polcg.qm.spec import MethodSpec, QMJob
@@ -167,5 +167,4 @@ def _makespan(times, workers: int) -> float:
 
 
 def _level(method: MethodSpec) -> str:
-    grid = "" if method.is_hf else f", grid {method.grid_level}"
-    return f"{method.xc}/{method.basis}, conv_tol {method.conv_tol:.0e}{grid}"
+    return f"{method.xc}/{method.basis}, {pass_level(method)}"
