@@ -154,3 +154,38 @@ def test_end_to_end_c4mim_bf4_water(tmp_path):
     assert (tmp_path / "fit" / "model" / "model.json").exists()
     for png in ("properties_vs_x.png", "epsilon_vs_x.png", "loss_landscape.png"):
         assert (tmp_path / "fit" / png).stat().st_size > 1000
+
+
+def test_fit_killed_mid_round_resumes_without_redoing_finished_simulations(tmp_path):
+    """SIGKILL `polcg fit-dielectric` once its first simulation of the initial round is finished: the
+    rerun keeps that record untouched, runs each design point once, and ends with the budget."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    targets = tmp_path / "density.csv"
+    targets.write_text("property,x,T_K,value,unit,uncertainty,weight,source\n"
+                       "density,0,298.15,1201.4,kg/m3,12.0,1,test\n")
+    args = ["fit-dielectric", "--x", "0", "--budget", "4", "--pairs", "60", "--equilibrate", "10ps",
+            "--production", "40ps", "--targets", str(targets), "--out", str(tmp_path / "fit")]
+    sims = tmp_path / "fit" / "sims"
+    proc = subprocess.Popen([sys.executable, "-m", "polcg", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "OPENMM_CPU_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 300
+        while not list(sims.glob("*/record.json")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finished = {p: p.stat().st_mtime_ns for p in sims.glob("*/record.json")}
+    assert len(finished) == 1 and not (tmp_path / "fit" / "result.json").exists()
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert all(p.stat().st_mtime_ns == t for p, t in finished.items())  # not redone
+    import json
+
+    doc = json.loads((tmp_path / "fit" / "result.json").read_text())
+    assert doc["simulations"] == 4 and len(list(sims.glob("*/record.json"))) == 4  # no point run twice

@@ -109,10 +109,20 @@ class _Runner:
 
 
 def make_runner(options: RunOptions, layout: Layout, on_stage=None, on_job=None) -> _Runner:
-    device = resolve_device(options.device)
+    """Local runs use this machine's layout; on Dask, the device ("auto"), threads and memory (unless
+    given) are decided on each worker, and the warm-start folder is an absolute path (used by workers
+    that share the filesystem, skipped with a warning by those that do not)."""
     workdir = Path(options.workdir)
-    config = RunConfig(device=device, threads=layout.threads, memory_mb=layout.memory_mb,
-                       guess_dir=str(workdir / "guess") if options.warm_start else None)
+    guess_dir = None
+    if options.warm_start:
+        guess_dir = str((workdir / "guess").resolve())
+        Path(guess_dir).mkdir(parents=True, exist_ok=True)
+    if options.scheduler is None:
+        device = resolve_device(options.device)
+        config = RunConfig(device=device, threads=layout.threads, memory_mb=layout.memory_mb, guess_dir=guess_dir)
+    else:
+        device = options.device
+        config = RunConfig(device=device, threads=0, memory_mb=options.memory_mb, guess_dir=guess_dir)
     return _Runner(device, config, JobStore(workdir), make_executor(layout.workers, options.scheduler),
                    on_stage, on_job, layout=layout, device_note=options.device_note)
 
@@ -163,7 +173,7 @@ def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), setting
     """GEBF charges and energy of a cluster (and, with `reference`, the full calculation to compare)."""
     t0 = time.perf_counter()
     atoms, charges, groups = molecule_fragments(cluster, fragments)
-    device = resolve_device(options.device)
+    device = resolve_device(options.device) if options.scheduler is None else options.device
     layout = run_layout(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings,
                         options.workers, options.memory_mb, device if options.scheduler is None else "cpu")
     options = replace(options, device=device)

@@ -77,7 +77,7 @@ def charges(
     from polcg.gebf import GEBFSettings
     from polcg.jobs.store import write_json_atomic
     from polcg.qm import MethodSpec
-    from polcg.qm.backends import explain_device, gpu_stack_installed
+    from polcg.qm.backends import DEVICES, explain_device, gpu_stack_installed
     from polcg.qm.spec import embedding_option
     from polcg.structure.io import load_cluster
 
@@ -96,7 +96,11 @@ def charges(
         if plan:
             _print_plan(clus, method, settings, fragments, workers, memory, json_out)
             return
-        device, fallback = explain_device(device)
+        fallback = None
+        if scheduler is None:  # on Dask, "auto" is probed on each worker, where the job runs
+            device, fallback = explain_device(device)
+        elif device not in DEVICES:
+            raise PolcgError(f"--device {device!r}: choose from {', '.join(DEVICES)}")
         if fallback and gpu_stack_installed():  # without gpu4pyscf the CPU is no surprise: JSON only
             errors.print(fallback, soft_wrap=True)
         options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),

@@ -68,10 +68,13 @@ def fit_dielectric_cmd(
                           timestep_fs=duration_ps(timestep, "--timestep") * 1e3, platform=platform,
                           reweight=reweight, seed=seed)
         executor = make_executor(workers, scheduler)
-        with Progress(console=console, transient=True) as bar:
-            task = bar.add_task("simulations", total=budget)
-            result = fit_dielectric(sim, loop, out, targets, executor,
-                                    on_round=lambda n, total: bar.update(task, completed=n))
+        try:
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("simulations", total=budget)
+                result = fit_dielectric(sim, loop, out, targets, executor,
+                                        on_round=lambda n, total: bar.update(task, completed=n))
+        finally:
+            executor.close()
     except (PolcgError, ValueError) as exc:
         fail(exc)
     _print(result)

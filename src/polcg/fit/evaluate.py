@@ -53,6 +53,11 @@ class SimJob:
         name = f"x{100 * point.x:05.1f}_il{point.eps_il:.4f}_w{point.eps_w:.4f}_{key}"
         return cls(point, settings, str(root / name))
 
+    @property
+    def label(self) -> str:
+        """The run directory's name (names the job in errors)."""
+        return Path(self.directory).name
+
 
 def run_job(job: SimJob) -> dict:
     """Simulate and analyse one point (or read its finished record)."""
@@ -61,6 +66,7 @@ def run_job(job: SimJob) -> dict:
         return json.loads(record.read_text(encoding="utf-8"))
     from polcg.cg.builders import IonsSpec, build_vacg
     from polcg.cg.model import Epsilon
+    from polcg.jobs.executors import worker_threads
     from polcg.md.analysis import AnalysisSettings, analyze
     from polcg.md.run import RunSettings, simulate
 
@@ -73,7 +79,7 @@ def run_job(job: SimJob) -> dict:
                       equilibrate_ps=s.equilibrate_ps, production_ps=s.production_ps, report_ps=s.report_ps,
                       segment_ps=s.report_ps * 50, timestep_fs=s.timestep_fs, platform=s.platform, seed=s.seed)
     out = Path(job.directory)
-    simulate(model, run, out / "run")
+    simulate(model, run, out / "run", threads=worker_threads())
     props = analyze(out / "run", AnalysisSettings(properties=s.properties, rdf_max_frames=0, platform="CPU"))
     doc = {"point": asdict(p), "values": {k: [v.value, v.error] for k, v in props.values.items()},
            "notes": list(props.notes), "directory": str(out)}

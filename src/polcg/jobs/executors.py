@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
+import sys
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from polcg.jobs.store import JobStore
 from polcg.qm.spec import QMJob, QMResult, RunConfig
@@ -14,7 +18,58 @@ from polcg.qm.spec import QMJob, QMResult, RunConfig
 
 def _compute(device: str, job: QMJob, config: RunConfig) -> QMResult:
     from polcg.qm.backends import get_backend
-    return get_backend(device).compute(job, config)
+
+    config = local_config(config)
+    return get_backend(config.device if device == "auto" else device).compute(job, config)
+
+
+def local_config(config: RunConfig) -> RunConfig:
+    """`config` with what was left to the machine the job runs on filled in there: device "auto"
+    (probed here), threads 0 (this process's cores shared over the tasks it runs at once), memory
+    None (80 % of the free memory, shared the same way); and a warm-start folder this machine cannot
+    write (not a shared filesystem) dropped with a warning: warm starts change SCF cycles, never
+    answers."""
+    from polcg.qm.backends import resolve_device
+    from polcg.qm.cost import available_memory_mb, cpu_count
+
+    slots = _task_slots()
+    changes = {}
+    if config.device == "auto":
+        changes["device"] = resolve_device("auto")
+    if config.threads <= 0:
+        changes["threads"] = max(1, cpu_count() // slots)
+    if config.memory_mb is None:
+        changes["memory_mb"] = int(max(0.8 * available_memory_mb() / slots, 1000))
+    if config.guess_dir and not _writable_dir(config.guess_dir):
+        warnings.warn(f"warm starts off on {os.uname().nodename}: the guess folder {config.guess_dir} "
+                      "is not a writable directory here (not a shared filesystem?)", stacklevel=2)
+        changes["guess_dir"] = None
+    return replace(config, **changes) if changes else config
+
+
+def worker_threads() -> int | None:
+    """Threads for one task inside a Dask worker that runs several at once (its cores shared out);
+    None elsewhere (the library's default)."""
+    from polcg.qm.cost import cpu_count
+
+    slots = _task_slots()
+    return max(1, cpu_count() // slots) if slots > 1 else None
+
+
+def _task_slots() -> int:
+    """Tasks this process runs at once: a Dask worker's threads, else 1."""
+    if "distributed" not in sys.modules:
+        return 1
+    from distributed import get_worker
+
+    try:
+        return max(1, int(get_worker().state.nthreads))
+    except ValueError:  # not inside a Dask task
+        return 1
+
+
+def _writable_dir(path: str) -> bool:
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 class SerialExecutor:
@@ -96,9 +151,12 @@ class DaskExecutor:
         futures = {self.client.submit(_not_retried, fn, job, pure=False, retries=self.retries): job for job in jobs}
         try:
             for fut, result in as_completed(futures, with_results=True, raise_errors=False):
-                job = futures[fut]
+                job = futures.pop(fut)
                 if fut.status == "error":
                     raise _job_error(job, fut.exception(), self.retries)
+                # the result is here: let the cluster forget it, so that a worker lost later does not
+                # make Dask recompute a job that is already finished
+                fut.release()
                 if isinstance(result, _Failed):
                     raise result.error
                 yield job, result

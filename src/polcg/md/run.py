@@ -97,11 +97,12 @@ class RunResult:
 
 
 def simulate(model: CGModel, settings: RunSettings, out: str | Path, max_segments: int | None = None,
-             progress=None) -> RunResult:
-    """Run (or continue) `settings` for `model` in `out`. `max_segments` stops early (tests)."""
+             progress=None, threads: int | None = None) -> RunResult:
+    """Run (or continue) `settings` for `model` in `out`. `max_segments` stops early (tests); `threads`
+    caps the CPU platform's threads (None: OpenMM's default, OPENMM_CPU_THREADS or every core)."""
     out = Path(out)
     _check(model, settings)
-    simulation, platform = _prepare(model, settings, out)
+    simulation, platform = _prepare(model, settings, out, threads)
     stages = _stages(settings, model)
     done = json.loads((out / "progress.json").read_text())["segments"] if (out / "progress.json").exists() else 0
     run_segments, t0, steps_run = 0, time.perf_counter(), 0
@@ -152,7 +153,7 @@ def _stages(s: RunSettings, model: CGModel) -> list[tuple[str, int, int, bool]]:
     return out
 
 
-def _prepare(model: CGModel, s: RunSettings, out: Path):
+def _prepare(model: CGModel, s: RunSettings, out: Path, threads: int | None = None):
     settings_file = out / "settings.json"
     record = {"settings": asdict(s), "model_sha256": model.sha256()}
     if settings_file.exists():
@@ -177,6 +178,8 @@ def _prepare(model: CGModel, s: RunSettings, out: Path):
     integrator = integrator_for(model, s)
     platform = _platform(s.platform)
     props = {"Precision": "mixed"} if platform.getName() in ("CUDA", "OpenCL") else {}
+    if threads and platform.getName() == "CPU":
+        props["Threads"] = str(threads)
     simulation = app.Simulation(topology, system, integrator, platform, props)
     if (out / "state.chk").exists():
         _restore(simulation, out, _steps_done(out, s, model))

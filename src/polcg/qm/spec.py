@@ -175,13 +175,14 @@ class QMResult:
 class RunConfig:
     """Resources for running jobs: never part of a job key.
 
-    device: "auto" | "cpu" | "gpu". threads: per QM process (0 = library default).
-    memory_mb: PySCF max_memory. guess_dir: where SCF densities are kept to warm-start
+    device: "auto" | "cpu" | "gpu" ("auto" is probed where the job runs). threads: per QM process
+    (0: decided where the job runs, `jobs.executors.local_config`). memory_mb: PySCF max_memory
+    (None: decided where the job runs). guess_dir: where SCF densities are kept to warm-start
     later jobs on the same atoms (None: no warm start). verbose: PySCF verbosity.
     """
 
     device: str = "cpu"
     threads: int = 0
-    memory_mb: int = 4000
+    memory_mb: int | None = 4000
     guess_dir: str | None = None
     verbose: int = 0
