@@ -57,7 +57,7 @@ def ideal_run(tmp_path_factory):
                            report_ps=0.4, segment_ps=40.0, friction_per_ps=GAMMA, timestep_fs=10.0, platform="CPU",
                            seed=3)
     simulate(model, settings, d / "run")
-    props = analyze(d / "run", AnalysisSettings(blocks=5, gas_copies=8, gas_production_ps=100.0))
+    props = analyze(d / "run", AnalysisSettings(blocks=5, gas_copies=8, gas_production_ps=20.0))
     return model, d / "run", props
 
 

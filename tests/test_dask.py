@@ -178,7 +178,7 @@ def test_fit_simulations_on_dask_lose_only_the_segment_in_flight(killable, tmp_p
     from polcg.fit.evaluate import SimJob, SimSettings, run_job
     from polcg.fit.loop import Point
 
-    sim = SimSettings(n_pairs=60, equilibrate_ps=5.0, production_ps=50.0, report_ps=0.5, reweight=False)
+    sim = SimSettings(n_pairs=60, equilibrate_ps=5.0, production_ps=30.0, report_ps=0.5, reweight=False)
     jobs = [SimJob.at(Point(0.0, eps, 2.5), sim, tmp_path) for eps in (1.2, 2.0)]
     pids = killable.run(os.getpid)
     killed = {}
