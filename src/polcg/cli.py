@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import sys
 from pathlib import Path
 
@@ -75,7 +72,7 @@ def charges(
     from polcg.charges import RunOptions, compute_charges
     from polcg.cli_output import GEBFProgress, print_summary
     from polcg.gebf import GEBFSettings
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
     from polcg.qm import MethodSpec
     from polcg.qm.backends import DEVICES, explain_device, gpu_stack_installed
     from polcg.qm.spec import embedding_option
@@ -154,7 +151,7 @@ def polarizability(
     """Ion polarizabilities from QM, split over CG beads by AIM volumes, with Drude and Thole parameters."""
     from polcg.cg.drude import DrudeSettings
     from polcg.cli_output import print_polarizabilities
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
     from polcg.polarizabilities import VolumeSettings, ion_from_file, ion_from_library, ion_polarizability
     from polcg.qm import MethodSpec, RunConfig
 
@@ -206,7 +203,7 @@ def _print_plan(cluster, method, settings, fragments, workers, memory, json_out)
     from polcg.charges import molecule_fragments
     from polcg.cli_output import print_plan
     from polcg.gebf.plan import plan_gebf
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
 
     atoms, charges, _ = molecule_fragments(cluster, fragments)
     plan = plan_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, workers, memory)
@@ -218,6 +215,8 @@ def _print_plan(cluster, method, settings, fragments, workers, memory, json_out)
 
 
 def _write_csv(path: Path, cluster, result) -> None:
+    from polcg.io import write_csv_atomic
+
     """One row per atom: index, element, molecule, ion name, bead, charge (and the reference)."""
     bead_of, mol_of = {}, {}
     for m_idx, (mol, ion) in enumerate(zip(cluster.molecules, result.ions)):
@@ -227,15 +226,10 @@ def _write_csv(path: Path, cluster, result) -> None:
             for a in b.atoms:
                 bead_of[a] = b.name
     ref = result.reference["atom_charges"] if result.reference else None
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["atom", "element", "molecule", "ion", "bead", "charge"] + (["charge_full"] if ref else []))
-    for a, (el, q) in enumerate(zip(cluster.elements, result.atom_charges)):
-        row = [a, el, mol_of[a][0], mol_of[a][1], bead_of.get(a, ""), f"{q:.6f}"]
-        w.writerow(row + ([f"{ref[a]:.6f}"] if ref else []))
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    header = ["atom", "element", "molecule", "ion", "bead", "charge"] + (["charge_full"] if ref else [])
+    rows = ([a, el, mol_of[a][0], mol_of[a][1], bead_of.get(a, ""), f"{q:.6f}"] + ([f"{ref[a]:.6f}"] if ref else [])
+            for a, (el, q) in enumerate(zip(cluster.elements, result.atom_charges)))
+    write_csv_atomic(path, header, rows)
 
 
 def main() -> None:  # pragma: no cover - entry point for `python -m polcg.cli`

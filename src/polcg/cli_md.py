@@ -68,7 +68,7 @@ def analyze_cmd(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the properties JSON here."),
 ) -> None:
     """Properties of a run, each ± a standard error: density, D, conductivity, ε, ΔH_vap, RDFs."""
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
     from polcg.md.analysis import AnalysisSettings, analyze
     from polcg.md.report import write_outputs
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from polcg.cg.drude import DrudeSettings, drude_parameters
 from polcg.errors import InputError
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Bead
 from polcg.units import AU_POLARIZABILITY_TO_ANGSTROM3

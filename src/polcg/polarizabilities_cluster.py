@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.errors import InputError
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Cluster
 from polcg.units import AU_POLARIZABILITY_TO_ANGSTROM3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from polcg.cg.library import bases, ion_molecule, water_molecule
 from polcg.cg.model import BeadType, CGModel, Dielectric, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
 from polcg.fragments import IonEntry, load_library
+from polcg.io import file_sha256
 from polcg.units import ANGSTROM_TO_NM
 
 #: Drude defaults for CG models: a quarter of the CHARMM spring (250 kcal mol⁻¹ Å⁻²) and a 3.2 u
@@ -126,10 +126,6 @@ def _read_params(path: str) -> dict:
     return data
 
 
-def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _read_json(path: str, what: str) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -147,7 +143,7 @@ def _gebf_charges(path: str, molecules: list[MoleculeType], types: dict[str, Bea
     data = _read_json(path, "charges")
     types = dict(types)
     summary = {"source": "GEBF bead charges averaged per bead type", "file": str(path),
-               "sha256": _sha256(path), "method": data.get("method"), "ions": {}}
+               "sha256": file_sha256(path), "method": data.get("method"), "ions": {}}
     for mol in molecules:
         ions = [i for i in data["ions"] if i.get("name") == mol.name]
         if not ions:
@@ -185,7 +181,7 @@ def _alphas(molecules: list[MoleculeType], path: str | None) -> tuple[dict, dict
     for mol in molecules:
         if mol.name not in out:
             raise InputError(f"{path}: no polarizability for {mol.name} (it has {', '.join(map(str, out))})")
-    return _check_alphas(out, molecules, path), {"file": str(path), "sha256": _sha256(path),
+    return _check_alphas(out, molecules, path), {"file": str(path), "sha256": file_sha256(path),
                                                  "method": data["ions"][0].get("method")}
 
 

@@ -231,7 +231,7 @@ class CGModel:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
     def save(self, directory: str | Path) -> Path:
-        from polcg.jobs.store import write_json_atomic
+        from polcg.io import write_json_atomic
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)

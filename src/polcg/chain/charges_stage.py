@@ -63,7 +63,7 @@ def is_done(cfg: ChainConfig, out: Path) -> bool:
 def run(cfg: ChainConfig, out: Path, on_job=None) -> dict:
     """Charges of every cluster (reusing finished ones), the transferability table and plot."""
     from polcg.chain.transferability import transferability, write_plot
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
 
     docs, timings = {}, {}
     for job in jobs(cfg, out):
@@ -84,7 +84,7 @@ def _cluster(cfg: ChainConfig, out: Path, job: ClusterJob, on_job) -> tuple[dict
     import json
 
     from polcg.charges import RunOptions, compute_charges
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
     from polcg.structure.io import load_cluster
 
     if read_record(job.record, job.key) is not None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 
 RECORD = "stage.json"
 

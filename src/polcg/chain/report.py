@@ -39,7 +39,7 @@ def is_done(cfg: ChainConfig, out: Path) -> bool:
 def run(cfg: ChainConfig, out: Path) -> dict:
     from polcg.chain.plots import report_plots
     from polcg.chain.report_md import write_markdown
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
 
     ins = inputs(cfg, out)
     doc = build(cfg, out, ins)

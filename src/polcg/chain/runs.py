@@ -19,7 +19,7 @@ import numpy as np
 
 from polcg.chain.config import MDConfig
 from polcg.chain.record import digest
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 
 PROPERTIES = ("density", "diffusion", "conductivity", "hvap")
 

@@ -76,7 +76,7 @@ def is_done(cfg: ChainConfig, out: Path) -> bool:
 
 def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     from polcg.chain.plots import scan_plot
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
 
     ins, goals = inputs(cfg, out), targets(cfg)
     rows = []

@@ -62,7 +62,7 @@ def is_done(cfg: ChainConfig, out: Path) -> bool:
 
 
 def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
-    from polcg.jobs.store import write_json_atomic
+    from polcg.io import write_json_atomic
 
     ins, rows = inputs(cfg, out), []
     for cond in conditions(cfg, out):

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from polcg.fit.epsilon_forms import fit_epsilon
 from polcg.fit.evaluate import SimSettings, make_evaluator
 from polcg.fit.loop import FitTarget, LoopSettings, run_loop
 from polcg.fit.targets import STATIC, Target, default_targets_path, read_targets
-from polcg.jobs.store import write_json_atomic
+from polcg.io import file_sha256, write_json_atomic
 
 #: target property → what `polcg analyze` must compute for it
 ANALYSIS = {"density": "density", "conductivity": "conductivity", "hvap": "hvap", "dielectric": "dielectric",
@@ -119,7 +118,7 @@ def _document(sim, loop, targets_path, results, evaluations, fits, model_dir, by
                       "uncertainty": r.uncertainty, "loss": r.loss, "simulations": r.evaluations,
                       "stopped": r.stopped, "against_targets": errs, "targets_not_computed": list(r.dropped),
                       "landscape": r.landscape})
-    digest = hashlib.sha256(Path(targets_path).read_bytes()).hexdigest()
+    digest = file_sha256(targets_path)
     return {"per_x": per_x, "eps_il": fits["eps_il"], "eps_w": fits["eps_w"], "simulations": len(evaluations),
             "reweighted_points": sum(len(e.reweighted) for e in evaluations), "model": str(model_dir),
             "settings": {"simulation": asdict(sim), "loop": asdict(loop)},

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from polcg.fit.loop import Evaluation, Point
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from polcg.io import write_json_atomic
 from polcg.qm.spec import QMJob, QMResult
 
 
@@ -40,18 +40,3 @@ class JobStore:
 
     def count(self) -> int:
         return sum(1 for _ in (self.root / "jobs").glob("*/*.json")) if (self.root / "jobs").exists() else 0
-
-
-def write_json_atomic(path: str | os.PathLike, payload) -> None:
-    """Write JSON through a temporary file in the same folder, then rename over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -21,7 +21,7 @@ from scipy.spatial.transform import Rotation
 
 from polcg.cg.model import CGModel
 from polcg.errors import InputError
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_json_atomic
 from polcg.md.estimators import Estimate, block_average
 from polcg.md.layout import Composition, molecule_order, particles
 from polcg.md.packing import Configuration, minimized

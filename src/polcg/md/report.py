@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import os
 from pathlib import Path
 
-from polcg.jobs.store import write_json_atomic
+from polcg.io import write_csv_atomic, write_json_atomic
 from polcg.md.analysis import Properties
 
 
@@ -26,13 +24,8 @@ def write_outputs(props: Properties, out_dir: str | Path) -> dict[str, Path]:
 
 def _rdf_csv(props: Properties, path: Path) -> None:
     keys = list(props.rdf)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["r_nm", *(f"g_{k}" for k in keys)])
-        for i, r in enumerate(props.rdf_r_nm):
-            w.writerow([f"{r:.4f}", *(f"{props.rdf[k][i]:.5f}" for k in keys)])
-    os.replace(tmp, path)
+    rows = ([f"{r:.4f}", *(f"{props.rdf[k][i]:.5f}" for k in keys)] for i, r in enumerate(props.rdf_r_nm))
+    write_csv_atomic(path, ["r_nm", *(f"g_{k}" for k in keys)], rows)
 
 
 def _rdf_png(props: Properties, path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from openmm import app, unit
 
 from polcg.cg.model import CGModel
 from polcg.errors import InputError, PolcgError
-from polcg.jobs.store import write_json_atomic
+from polcg.io import atomic_path, write_json_atomic
 from polcg.md.layout import Composition
 from polcg.md.packing import lattice_box, minimized
 from polcg.md.system import build_system
@@ -205,9 +204,8 @@ def _save(simulation: app.Simulation, out: Path) -> None:
     """The platform's checkpoint (exact continuation, RNG included) and a portable XML State (positions,
     velocities, box, step), each written to a temporary file and renamed, so a kill leaves the last pair."""
     for name, save in (("state.chk", simulation.saveCheckpoint), ("state.xml", simulation.saveState)):
-        tmp = out / f".{name}.tmp"
-        save(str(tmp))
-        os.replace(tmp, out / name)
+        with atomic_path(out / name) as tmp:
+            save(str(tmp))
 
 
 def _steps_done(out: Path, s: RunSettings, model: CGModel) -> int:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from polcg.io import atomic_path
+
 
 @dataclass(frozen=True)
 class GuessPart:
@@ -35,11 +37,8 @@ def save_density(guess_dir: str | None, geometry_key: str, dm, mol) -> None:
     """Keep a converged density (restricted: nao×nao; unrestricted: 2×nao×nao) with its AO offsets."""
     if not guess_dir:
         return
-    os.makedirs(guess_dir, exist_ok=True)
-    path = guess_path(guess_dir, geometry_key)
-    tmp = f"{path}.{os.getpid()}.tmp.npz"
-    np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]))
-    os.replace(tmp, path)
+    with atomic_path(guess_path(guess_dir, geometry_key), suffix=".npz") as tmp:
+        np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]))
 
 
 def _load(guess_dir: str, geometry_key: str):
