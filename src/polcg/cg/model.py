@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 
 from polcg.errors import InputError
@@ -187,11 +188,19 @@ class CGModel:
     nonbonded: Nonbonded = Nonbonded()
     provenance: dict = field(default_factory=dict, compare=False, hash=False)
 
-    def bead_type(self, name: str) -> BeadType:
+    @cached_property
+    def _bead_types_by_name(self) -> dict[str, BeadType]:
+        """Built once per model (a dict lookup per particle when a System is built, not a search)."""
+        index: dict[str, BeadType] = {}
         for b in self.bead_types:
-            if b.name == name:
-                return b
-        raise KeyError(name)
+            index.setdefault(b.name, b)
+        return index
+
+    def bead_type(self, name: str) -> BeadType:
+        try:
+            return self._bead_types_by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
 
     def molecule(self, name: str) -> MoleculeType:
         for m in self.molecules:
