@@ -27,7 +27,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_read_json_fails_in_one_line_naming_the_file(tmp_path):
     bad = tmp_path / "charges.json"
     bad.write_text('{"ions": [1, 2,')
-    for path, why in ((bad, "not a valid charges file"), (tmp_path / "missing.json", "cannot read the charges file")):
+    for path, why in ((bad, "not a valid charges file"), (tmp_path / "missing.json", "charges file not found")):
         with pytest.raises(InputError, match=why) as exc:
             read_json(path, "charges file")
         assert str(path) in str(exc.value) and "\n" not in str(exc.value)

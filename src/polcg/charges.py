@@ -105,7 +105,7 @@ class _Runner:
                 self.wall_s_qm += result.wall_s
             if self.on_job:
                 self.on_job(job, result, cached)
-        return run_jobs(jobs, self.device, self.config, self.store, self.executor, done)
+        return run_jobs(jobs, self.config, self.store, self.executor, done)
 
 
 def make_runner(options: RunOptions, layout: Layout, on_stage=None, on_job=None) -> _Runner:

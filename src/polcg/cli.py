@@ -215,9 +215,9 @@ def _print_plan(cluster, method, settings, fragments, workers, memory, json_out)
 
 
 def _write_csv(path: Path, cluster, result) -> None:
+    """One row per atom: index, element, molecule, ion name, bead, charge (and the reference)."""
     from polcg.io import write_csv_atomic
 
-    """One row per atom: index, element, molecule, ion name, bead, charge (and the reference)."""
     bead_of, mol_of = {}, {}
     for m_idx, (mol, ion) in enumerate(zip(cluster.molecules, result.ions)):
         for a in mol.atoms:

@@ -60,6 +60,8 @@ def read_json(path: str | os.PathLike, what: str = "JSON file"):
     """The parsed JSON of `path`, or an InputError in one line: '<path>: <what> ... <why>'."""
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +13,7 @@ from polcg.cg.library import bases, ion_molecule, water_molecule
 from polcg.cg.model import BeadType, CGModel, Dielectric, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
 from polcg.fragments import IonEntry, load_library
-from polcg.io import file_sha256
+from polcg.io import file_sha256, read_json
 from polcg.units import ANGSTROM_TO_NM
 
 #: Drude defaults for CG models: a quarter of the CHARMM spring (250 kcal mol⁻¹ Å⁻²) and a 3.2 u
@@ -127,12 +126,7 @@ def _read_params(path: str) -> dict:
 
 
 def _read_json(path: str, what: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: {what} file not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read {what} JSON: {exc}") from None
+    data = read_json(path, f"{what} file")
     if not isinstance(data, dict) or not isinstance(data.get("ions"), list):
         raise InputError(f"{path}: not a polcg {what} JSON (no 'ions' list)")
     return data

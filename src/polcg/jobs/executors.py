@@ -16,11 +16,11 @@ from polcg.jobs.store import JobStore
 from polcg.qm.spec import QMJob, QMResult, RunConfig
 
 
-def _compute(device: str, job: QMJob, config: RunConfig) -> QMResult:
+def _compute(job: QMJob, config: RunConfig) -> QMResult:
     from polcg.qm.backends import get_backend
 
-    config = local_config(config)
-    return get_backend(config.device if device == "auto" else device).compute(job, config)
+    config = local_config(config)  # "auto", threads 0, memory None: decided here, where the job runs
+    return get_backend(config.device).compute(job, config)
 
 
 def local_config(config: RunConfig) -> RunConfig:
@@ -37,7 +37,7 @@ def local_config(config: RunConfig) -> RunConfig:
     if config.device == "auto":
         changes["device"] = resolve_device("auto")
     if config.threads <= 0:
-        changes["threads"] = max(1, cpu_count() // slots)
+        changes["threads"] = worker_threads() or cpu_count()
     if config.memory_mb is None:
         changes["memory_mb"] = int(max(0.8 * available_memory_mb() / slots, 1000))
     if config.guess_dir and not _writable_dir(config.guess_dir):
@@ -196,7 +196,7 @@ def make_executor(workers: int, scheduler=None):
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
 
 
-def run_jobs(jobs: Sequence[QMJob], device: str, config: RunConfig, store: JobStore,
+def run_jobs(jobs: Sequence[QMJob], config: RunConfig, store: JobStore,
              executor=None, on_done: Callable[[QMJob, QMResult, bool], None] | None = None) -> dict[str, QMResult]:
     """Results of `jobs` keyed by job key: from the store where finished, else computed and stored.
 
@@ -220,7 +220,7 @@ def run_jobs(jobs: Sequence[QMJob], device: str, config: RunConfig, store: JobSt
         else:
             todo[key] = job
     ordered = sorted(todo.values(), key=lambda j: -j.natoms)
-    for job, result in executor.map_unordered(partial(_compute, device, config=config), ordered):
+    for job, result in executor.map_unordered(partial(_compute, config=config), ordered):
         store.put(job, result)
         results[job.key()] = result
         if on_done:
