@@ -25,10 +25,10 @@ from polcg.md.electronic import drude_electronic
 from polcg.md.estimators import E_C, EPS0_F_M, KB_J_K, NM
 from polcg.md.gas import gas_configuration
 from polcg.md.layout import Composition
-from polcg.md.packing import Configuration, minimized
+from polcg.md.packing import Configuration
 from polcg.md.run import RunSettings, simulate
 from polcg.md.series import collect
-from polcg.md.system import build_system
+from polcg.md.system import build_system, minimized
 from polcg.md.trajectory import Run
 from polcg.units import AVOGADRO, KB_KJ_MOL_K
 

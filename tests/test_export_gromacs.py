@@ -39,7 +39,7 @@ def gmx_exe() -> str:
 def vacg_box():
     """VaCG C4mim/PF6 (ε_IL 1.7) + PW: 60 pairs + 30 PW, minimized, dispersion correction off,
     1.2 nm cutoff (box 3.4 nm), OpenMM PME at tolerance 1e-6."""
-    from polcg.md.packing import minimized
+    from polcg.md.system import minimized
 
     model = build_vacg(IonsSpec("C4mim", "PF6"), water="PW", eps_il=Epsilon(value=EPS_IL))
     nonbonded = replace(model.nonbonded, cutoff_nm=1.2, dispersion_correction=False, ewald_tolerance=1e-6)

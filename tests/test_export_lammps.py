@@ -23,7 +23,8 @@ from polcg.cg.model import Angle, BeadType, Bond, CGModel, Dihedral, DrudeModel,
 from polcg.errors import InputError
 from polcg.export.lammps import write_lammps
 from polcg.md.layout import Composition
-from polcg.md.packing import Configuration, lattice_box, minimized
+from polcg.md.packing import Configuration, lattice_box
+from polcg.md.system import minimized
 from polcg.units import KCAL_TO_KJ
 
 EPS_IL = 1.7

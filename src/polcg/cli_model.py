@@ -120,7 +120,8 @@ def _export(model_dir, to, out, pairs, water_fraction, density, seed, minimize) 
     from polcg.cg.model import CGModel
     from polcg.export import export
     from polcg.md.layout import Composition
-    from polcg.md.packing import lattice_box, minimized
+    from polcg.md.packing import lattice_box
+    from polcg.md.system import minimized
 
     model = CGModel.load(model_dir)
     comp = Composition.from_water_fraction(model, pairs, water_fraction)

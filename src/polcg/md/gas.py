@@ -24,9 +24,9 @@ from polcg.errors import InputError
 from polcg.io import write_json_atomic
 from polcg.md.estimators import Estimate, block_average
 from polcg.md.layout import Composition, molecule_order, particles
-from polcg.md.packing import Configuration, minimized
+from polcg.md.packing import Configuration
 from polcg.md.run import RunSettings, SimulationError, integrator_for
-from polcg.md.system import build_system
+from polcg.md.system import build_system, minimized
 
 GAS_SPACING_NM = 200.0
 #: start distance (nm) between the cation's and the anion's centres

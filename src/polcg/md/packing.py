@@ -63,21 +63,3 @@ def lattice_box(model: CGModel, comp: Composition, density_g_cm3: float = 0.8, s
 def _unit(rng: np.random.Generator) -> np.ndarray:
     v = rng.normal(size=3)
     return v / np.linalg.norm(v)
-
-
-def minimized(model: CGModel, config: Configuration, tolerance_kj_mol_nm: float = 10.0,
-              max_iterations: int = 2000, platform: str | None = None) -> Configuration:
-    """The configuration after an OpenMM energy minimisation (constraints and Drudes included)."""
-    import openmm
-
-    from polcg.md.system import build_system
-
-    system, _ = build_system(model, config)
-    integrator = openmm.VerletIntegrator(0.001)
-    args = (openmm.Platform.getPlatformByName(platform),) if platform else ()
-    ctx = openmm.Context(system, integrator, *args)
-    ctx.setPositions(config.positions_nm)
-    ctx.applyConstraints(1e-8)
-    openmm.LocalEnergyMinimizer.minimize(ctx, tolerance_kj_mol_nm, max_iterations)
-    pos = ctx.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(openmm.unit.nanometer)
-    return Configuration(config.composition, np.asarray(pos), config.box_nm)

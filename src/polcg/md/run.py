@@ -23,8 +23,8 @@ from polcg.cg.model import CGModel
 from polcg.errors import InputError, PolcgError
 from polcg.io import atomic_path, write_json_atomic
 from polcg.md.layout import Composition
-from polcg.md.packing import lattice_box, minimized
-from polcg.md.system import build_system
+from polcg.md.packing import lattice_box
+from polcg.md.system import build_system, minimized
 from polcg.units import AVOGADRO, KB_KJ_MOL_K
 
 #: a Drude temperature above this (K) means the cold-Drude thermostat lost control

@@ -15,32 +15,12 @@ from scipy.spatial import cKDTree
 
 from polcg.errors import StructureError
 from polcg.structure.cluster import Cluster
+from polcg.structure.elements import element_symbol
+from polcg.structure.perceive import perceive
 
 MIN_DISTANCE_ANGSTROM = 0.5
 
-# fmt: off
-ELEMENTS = (
-    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S",
-    "Cl", "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga",
-    "Ge", "As", "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd",
-    "Ag", "Cd", "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm",
-    "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os",
-    "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa",
-    "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg",
-    "Bh", "Hs", "Mt", "Ds", "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
-)
-# fmt: on
-_BY_UPPER = {s.upper(): s for s in ELEMENTS}
 FORMATS = (".xyz", ".pdb")
-
-
-def element_symbol(token: str) -> str | None:
-    """Canonical symbol for a symbol in any case ('cl' -> 'Cl') or an atomic number ('6')."""
-    token = token.strip()
-    if token.isdigit():
-        z = int(token)
-        return ELEMENTS[z - 1] if 1 <= z <= len(ELEMENTS) else None
-    return _BY_UPPER.get(token.upper())
 
 
 def read_structure(path: str | os.PathLike[str]) -> tuple[tuple[str, ...], np.ndarray]:
@@ -52,8 +32,6 @@ def load_cluster(
     path: str | os.PathLike[str], total_charge: int | None = None, library=None
 ) -> Cluster:
     """Read a structure file and perceive its molecules; records the path and sha256."""
-    from polcg.structure.perceive import perceive
-
     data = _read_bytes(path)
     elements, coords = parse_structure(_decode(data, path), path)
     return perceive(

@@ -18,7 +18,7 @@ from rdkit.Chem import rdDetermineBonds
 import polcg.fragments as fragments
 from polcg.errors import StructureError
 from polcg.structure.cluster import Cluster, Molecule
-from polcg.structure.io import element_symbol
+from polcg.structure.elements import element_symbol
 
 # Metals taken as ions: never covalently bonded.
 IONIC_METALS = frozenset({"Li", "Na", "K", "Rb", "Cs", "Fr", "Be", "Mg", "Ca", "Sr", "Ba", "Ra"})
