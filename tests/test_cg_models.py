@@ -171,7 +171,15 @@ def test_model_file_round_trip(tmp_path):
 
 
 def _charges_json(path, ions) -> str:
-    path.write_text(json.dumps({"ions": ions}))
+    """A `polcg charges --json` document with these ions' bead charges (one atom per bead)."""
+    full, q = [], []
+    for ion in ions:
+        beads = [{**b, "atoms": [len(q) + k]} for k, b in enumerate(ion["beads"])]
+        q += [b["charge"] for b in ion["beads"]]
+        total = sum(b["charge"] for b in ion["beads"])
+        full.append({"name": ion["name"], "atoms": [a for b in beads for a in b["atoms"]],
+                     "formal_charge": round(total), "charge": total, "beads": beads})
+    path.write_text(json.dumps({"atom_charges": q, "ions": full, "energy_hartree": 0.0, "method": {"xc": "hf"}}))
     return str(path)
 
 

@@ -133,3 +133,30 @@ def test_json_document_has_the_contract_fields(nh4cl_cluster, tmp_path):
     assert {"polcg", "pyscf", "numpy", "input_sha256"} <= set(doc["provenance"])
     assert {"energy_hartree", "atom_charges", "ion_charges", "max_ion_charge_error",
             "energy_error_kcal_mol"} <= set(doc["reference"])
+
+
+def test_the_json_document_loads_back_and_checks_what_it_is_used_for(nh4cl_cluster, tmp_path):
+    from polcg.charges import ClusterCharges
+    from polcg.errors import InputError
+    from polcg.io import write_json_atomic
+
+    res = run(nh4cl_cluster, tmp_path, GEBFSettings(xi=1.0), reference=True)
+    path = tmp_path / "q.json"
+    write_json_atomic(path, res.to_dict())
+    back = ClusterCharges.load(path)
+    assert back == res  # every field, the ions' beads included
+    back.check_structure(load_cluster(nh4cl_cluster, total_charge=0), "q.json")
+    other = tmp_path / "other.xyz"
+    other.write_text(nh4cl_cluster.read_text() + "\n")  # same atoms, another file
+    with pytest.raises(InputError, match="computed for another structure file"):
+        back.check_structure(load_cluster(other, total_charge=0), "q.json")
+    doc = res.to_dict()
+    del doc["method"]
+    write_json_atomic(path, doc)
+    with pytest.raises(InputError, match=r"q.json: not a polcg charges JSON \(no method\)"):
+        ClusterCharges.load(path)
+    doc = res.to_dict()
+    doc["ions"][0]["atoms"] = [99]
+    write_json_atomic(path, doc)
+    with pytest.raises(InputError, match="atoms beyond the 18 atom charges"):
+        ClusterCharges.load(path)

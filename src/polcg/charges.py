@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polcg.errors import InputError
 from polcg.gebf.driver import GEBFResult, GEBFSettings, run_gebf
 from polcg.gebf.plan import Layout, run_layout
 from polcg.jobs import JobStore, make_executor, run_jobs
@@ -57,6 +58,56 @@ class ClusterCharges:
         if self.reference is None:
             d.pop("reference")
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "charges") -> ClusterCharges:
+        """The inverse of `to_dict`; InputError naming `where` and the first field that is wrong."""
+        if not isinstance(d, dict):
+            raise InputError(f"{where}: not a polcg charges JSON (expected an object)")
+        missing = [k for k in _REQUIRED if k not in d]
+        if missing:
+            raise InputError(f"{where}: not a polcg charges JSON (no {', '.join(missing)})")
+        try:
+            q = tuple(float(x) for x in d["atom_charges"])
+            ions = tuple(_ion_from_dict(i) for i in d["ions"])
+            return cls(atom_charges=q, ions=ions, energy_hartree=float(d["energy_hartree"]),
+                       dipole_debye=tuple(float(x) for x in d.get("dipole_debye", (0.0, 0.0, 0.0))),
+                       iterations=int(d.get("iterations", 0)), converged=bool(d.get("converged", True)),
+                       max_charge_change=tuple(float(x) for x in d.get("max_charge_change", ())),
+                       method=dict(d["method"]), gebf=dict(d.get("gebf", {})),
+                       provenance=dict(d.get("provenance", {})), timing=dict(d.get("timing", {})),
+                       reference=d.get("reference"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{where}: malformed charges JSON ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClusterCharges:
+        """Read back what `polcg charges --json` wrote."""
+        from polcg.io import read_json
+
+        out = cls.from_dict(read_json(path, "charges file"), str(path))
+        bad = [i.name for i in out.ions if any(a >= len(out.atom_charges) for a in i.atoms)]
+        if bad:
+            raise InputError(f"{path}: ion {bad[0]} names atoms beyond the {len(out.atom_charges)} atom charges")
+        return out
+
+    def check_structure(self, cluster: Cluster, where: str) -> None:
+        """InputError unless these charges were computed for `cluster` (atom count, then file hash)."""
+        if len(self.atom_charges) != cluster.natoms:
+            raise InputError(f"{where}: {len(self.atom_charges)} atom charges for a cluster of {cluster.natoms} atoms")
+        sha = self.provenance.get("input_sha256") or self.provenance.get("sha256")
+        if sha and cluster.sha256 and sha != cluster.sha256:
+            raise InputError(f"{where}: charges were computed for another structure file (sha256 differs)")
+
+
+_REQUIRED = ("atom_charges", "ions", "energy_hartree", "method")
+
+
+def _ion_from_dict(d: dict) -> IonCharge:
+    beads = tuple(BeadCharge(str(b["name"]), tuple(int(a) for a in b["atoms"]), float(b["charge"]))
+                  for b in d.get("beads", ()))
+    return IonCharge(str(d["name"]), tuple(int(a) for a in d["atoms"]), int(d["formal_charge"]), float(d["charge"]),
+                     beads)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from polcg.errors import InputError
 from polcg.io import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Cluster
@@ -40,17 +39,11 @@ class ClusterPolarizability:
 
 def read_charges_json(path: str | Path, cluster: Cluster) -> np.ndarray:
     """Atomic charges from a `polcg charges --json` file made for this very cluster file."""
-    try:
-        doc = json.loads(Path(path).read_text())
-        q = np.asarray(doc["atom_charges"], dtype=float)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a polcg charges JSON ({exc})") from None
-    if q.shape != (cluster.natoms,):
-        raise InputError(f"{path}: {q.size} atom charges for a cluster of {cluster.natoms} atoms")
-    sha = doc.get("provenance", {}).get("input_sha256") or doc.get("provenance", {}).get("sha256")
-    if sha and cluster.sha256 and sha != cluster.sha256:
-        raise InputError(f"{path}: charges were computed for another structure file (sha256 differs)")
-    return q
+    from polcg.charges import ClusterCharges
+
+    charges = ClusterCharges.load(path)
+    charges.check_structure(cluster, str(path))
+    return np.asarray(charges.atom_charges)
 
 
 def job_alpha_au(job: QMJob, config: RunConfig, workdir: str | Path | None) -> np.ndarray:

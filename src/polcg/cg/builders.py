@@ -134,22 +134,24 @@ def _read_json(path: str, what: str) -> dict:
 
 def _gebf_charges(path: str, molecules: list[MoleculeType], types: dict[str, BeadType]):
     """Per-bead mean (and spread) of the bead charges of every ion of that name in the JSON."""
-    data = _read_json(path, "charges")
+    from polcg.charges import ClusterCharges
+
+    data = ClusterCharges.load(path)
     types = dict(types)
     summary = {"source": "GEBF bead charges averaged per bead type", "file": str(path),
-               "sha256": file_sha256(path), "method": data.get("method"), "ions": {}}
+               "sha256": file_sha256(path), "method": data.method, "ions": {}}
     for mol in molecules:
-        ions = [i for i in data["ions"] if i.get("name") == mol.name]
+        ions = [i for i in data.ions if i.name == mol.name]
         if not ions:
-            found = sorted({str(i.get("name")) for i in data["ions"]})
+            found = sorted({i.name for i in data.ions})
             raise InputError(f"{path}: no {mol.name} ions in the charges (it has {', '.join(found)})")
         per_bead = {b: [] for b in mol.beads}
         for ion in ions:
-            got = {b.get("name"): b.get("charge") for b in ion.get("beads", [])}
+            got = {b.name: b.charge for b in ion.beads}
             if sorted(got) != sorted(mol.beads):
                 raise InputError(f"{path}: {mol.name} beads {sorted(got)} differ from the model's {list(mol.beads)}")
             for b in mol.beads:
-                per_bead[b].append(float(got[b]))
+                per_bead[b].append(got[b])
         for b, qs in per_bead.items():
             types[b] = replace(types[b], charge_e=float(np.mean(qs)), charge_spread_e=float(np.std(qs)),
                                charge_samples=len(qs))

@@ -81,15 +81,12 @@ def run(cfg: ChainConfig, out: Path, on_job=None) -> dict:
 
 
 def _cluster(cfg: ChainConfig, out: Path, job: ClusterJob, on_job) -> tuple[dict, dict]:
-    import json
-
-    from polcg.charges import RunOptions, compute_charges
+    from polcg.charges import ClusterCharges, RunOptions, compute_charges
     from polcg.io import write_json_atomic
     from polcg.structure.io import load_cluster
 
     if read_record(job.record, job.key) is not None:
-        doc = json.loads(job.output.read_text(encoding="utf-8"))
-        return doc, {"reused": True, "jobs_computed": 0}
+        return ClusterCharges.load(job.output).to_dict(), {"reused": True, "jobs_computed": 0}
     cluster = load_cluster(job.cluster, total_charge=0)
     _check_ions(cluster, cfg, job.cluster)
     method, settings = method_and_settings(cfg)
