@@ -207,8 +207,11 @@ def test_bad_input_one_line_errors(tmp_path):
     assert code == 2 and "no C4mim ions" in out and out.count("\n") <= 2
     # polarizabilities missing for a bead
     pol = tmp_path / "pol.json"
-    pol.write_text(json.dumps({"ions": [{"name": "C4mim", "beads": [{"name": "IM", "alpha_angstrom3": 5.0}]},
-                                        {"name": "PF6", "beads": [{"name": "PF6", "alpha_angstrom3": 4.9}]}]}))
+    from polcg.polarizabilities import load_shipped
+
+    c4mim, pf6 = load_shipped("C4mim").to_dict(), load_shipped("PF6").to_dict()
+    c4mim["beads"] = [b for b in c4mim["beads"] if b["name"] == "IM"]
+    pol.write_text(json.dumps({"ions": [c4mim, pf6]}))
     code, out = _cli(["model", "build", "--kind", "drude", "--cation", "C4mim", "--anion", "PF6",
                       "--polarizability", str(pol), "--out", str(tmp_path / "m")])
     assert code == 2 and "ME, BU" in out

@@ -233,6 +233,7 @@ def _rerun_shipped(name, tmp_path):
 
     shipped = load_shipped(name)
     assert shipped is not None, f"no shipped record for {name}"
+    shipped = shipped.to_dict()
     rerun = ion_polarizability(ion_from_library(name), workdir=tmp_path).to_dict()
     np.testing.assert_allclose(rerun["coords_angstrom"], shipped["coords_angstrom"], atol=1e-8)
     assert rerun["alpha_iso_angstrom3"] == pytest.approx(shipped["alpha_iso_angstrom3"], rel=1e-6)
@@ -260,3 +261,25 @@ def test_shipped_bead_polarizabilities_cover_the_library():
         alphas = bead_polarizabilities(entry.name)
         assert set(alphas) == {b.name for b in entry.beads}
         assert all(a > 0 for a in alphas.values())
+
+
+def test_every_shipped_record_loads_back_and_its_beads_share_out_the_ion():
+    """Each shipped JSON loads as an IonPolarizability that writes back the same record; its beads'
+    α add up to the ion's isotropic α (the volume split conserves it)."""
+    from polcg.polarizabilities import IonPolarizability, load_polarizabilities, shipped_dir
+
+    for path in sorted(shipped_dir().glob("*.json")):
+        (ion,) = load_polarizabilities(path)
+        assert IonPolarizability.from_dict(ion.to_dict()) == ion
+        assert sum(b.alpha_angstrom3 for b in ion.beads) == pytest.approx(ion.alpha_iso_angstrom3, rel=1e-9)
+        assert np.trace(np.asarray(ion.alpha_tensor_angstrom3)) / 3 == pytest.approx(ion.alpha_iso_angstrom3)
+
+
+def test_a_polarizability_file_without_ions_is_refused_in_one_line(tmp_path):
+    from polcg.errors import InputError
+    from polcg.polarizabilities import load_polarizabilities
+
+    bad = tmp_path / "pol.json"
+    bad.write_text(json.dumps({"ions": [{"name": "BF4", "charge": -1}]}))
+    with pytest.raises(InputError, match=r"pol.json: malformed polarizability record of BF4 \(KeyError"):
+        load_polarizabilities(bad)

@@ -111,6 +111,39 @@ class IonPolarizability:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "polarizability") -> IonPolarizability:
+        """The inverse of `to_dict` (unknown keys are ignored); InputError naming `where` otherwise."""
+        try:
+            beads = tuple(BeadPolarizability(str(b["name"]), tuple(int(a) for a in b["atoms"]),
+                                             float(b["volume_angstrom3"]), float(b["alpha_angstrom3"]),
+                                             dict(b["drude"])) for b in d["beads"])
+            return cls(
+                name=str(d["name"]), charge=int(d["charge"]), elements=tuple(d["elements"]),
+                coords_angstrom=tuple(tuple(float(x) for x in r) for r in d["coords_angstrom"]),
+                alpha_tensor_angstrom3=tuple(tuple(float(x) for x in r) for r in d["alpha_tensor_angstrom3"]),
+                alpha_iso_angstrom3=float(d["alpha_iso_angstrom3"]),
+                anisotropy_angstrom3=float(d["anisotropy_angstrom3"]),
+                atoms=tuple(dict(a) for a in d["atoms"]), beads=beads, method=dict(d["method"]),
+                volumes=dict(d["volumes"]), drude_settings=dict(d["drude_settings"]),
+                provenance=dict(d["provenance"]), warnings=tuple(d.get("warnings", ())),
+                embedded=bool(d.get("embedded", False)))
+        except (KeyError, TypeError, ValueError) as exc:
+            name = d.get("name", "?") if isinstance(d, dict) else "?"
+            raise InputError(f"{where}: malformed polarizability record of {name} "
+                             f"({type(exc).__name__}: {exc})") from None
+
+
+def load_polarizabilities(path: str | Path) -> tuple[IonPolarizability, ...]:
+    """The ion records of a `polcg polarizability --json` file; for an --in-cluster file, each ion in the cluster."""
+    from polcg.io import read_json
+
+    doc = read_json(path, "polarizability file")
+    if not isinstance(doc, dict) or not isinstance(doc.get("ions"), list) or not doc["ions"]:
+        raise InputError(f"{path}: not a polcg polarizability JSON (no 'ions' list)")
+    records = [i.get("in_cluster", i) if isinstance(i, dict) else i for i in doc["ions"]]
+    return tuple(IonPolarizability.from_dict(r, str(path)) for r in records)
+
 
 def compute_qm(ion: IonInput, method: MethodSpec, volumes: VolumeSettings, config: RunConfig,
                route: str = "analytic") -> QMPolarizability:
@@ -242,15 +275,10 @@ def shipped_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "qm_jobs" / "polarizability"
 
 
-def load_shipped(name: str, directory: str | Path | None = None) -> dict | None:
+def load_shipped(name: str, directory: str | Path | None = None) -> IonPolarizability | None:
     """The recorded polarizability of a library ion (the ion record of `polcg polarizability --json`), or None."""
     path = Path(directory or shipped_dir()) / f"{name}.json"
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())["ions"][0]
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        raise InputError(f"{path}: unreadable shipped polarizability: {exc}") from None
+    return load_polarizabilities(path)[0] if path.exists() else None
 
 
 def bead_polarizabilities(name: str) -> dict[str, float]:
@@ -258,7 +286,7 @@ def bead_polarizabilities(name: str) -> dict[str, float]:
     rec = load_shipped(name)
     if rec is None:
         raise InputError(f"no shipped polarizability for {name}: run `polcg polarizability {name}`")
-    return {b["name"]: float(b["alpha_angstrom3"]) for b in rec["beads"]}
+    return {b.name: b.alpha_angstrom3 for b in rec.beads}
 
 
 def ion_from_library(name: str, optimizer: str = "auto", library=None) -> IonInput:
@@ -272,7 +300,7 @@ def ion_from_library(name: str, optimizer: str = "auto", library=None) -> IonInp
         raise InputError(f"unknown ion {name!r}; the library has {', '.join(lib.names)}")
     shipped = load_shipped(name) if optimizer == "auto" else None
     if shipped is not None:
-        elements, coords = tuple(shipped["elements"]), np.asarray(shipped["coords_angstrom"])
+        elements, coords = shipped.elements, np.asarray(shipped.coords_angstrom)
         source = f"qm_jobs/polarizability/{name}.json"
     else:
         from polcg.structure.build3d import ion_geometry

@@ -13,7 +13,7 @@ from polcg.cg.library import bases, ion_molecule, water_molecule
 from polcg.cg.model import BeadType, CGModel, Dielectric, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
 from polcg.fragments import IonEntry, load_library
-from polcg.io import file_sha256, read_json
+from polcg.io import file_sha256
 from polcg.units import ANGSTROM_TO_NM
 
 #: Drude defaults for CG models: a quarter of the CHARMM spring (250 kcal mol⁻¹ Å⁻²) and a 3.2 u
@@ -125,13 +125,6 @@ def _read_params(path: str) -> dict:
     return data
 
 
-def _read_json(path: str, what: str) -> dict:
-    data = read_json(path, f"{what} file")
-    if not isinstance(data, dict) or not isinstance(data.get("ions"), list):
-        raise InputError(f"{path}: not a polcg {what} JSON (no 'ions' list)")
-    return data
-
-
 def _gebf_charges(path: str, molecules: list[MoleculeType], types: dict[str, BeadType]):
     """Per-bead mean (and spread) of the bead charges of every ion of that name in the JSON."""
     from polcg.charges import ClusterCharges
@@ -170,15 +163,17 @@ def _alphas(molecules: list[MoleculeType], path: str | None) -> tuple[dict, dict
         out = {m.name: bead_polarizabilities(m.name) for m in molecules}
         return _check_alphas(out, molecules, "shipped qm_jobs/polarizability"), {
             "source": "shipped qm_jobs/polarizability/<ion>.json (PBE0/def2-SVPD, QTAIM split)"}
-    data = _read_json(path, "polarizability")
+    from polcg.polarizabilities import load_polarizabilities
+
+    ions = load_polarizabilities(path)
     out = {}
-    for ion in data["ions"]:
-        out.setdefault(ion.get("name"), {b["name"]: float(b["alpha_angstrom3"]) for b in ion.get("beads", [])})
+    for ion in ions:
+        out.setdefault(ion.name, {b.name: b.alpha_angstrom3 for b in ion.beads})
     for mol in molecules:
         if mol.name not in out:
             raise InputError(f"{path}: no polarizability for {mol.name} (it has {', '.join(map(str, out))})")
     return _check_alphas(out, molecules, path), {"file": str(path), "sha256": file_sha256(path),
-                                                 "method": data["ions"][0].get("method")}
+                                                 "method": ions[0].method}
 
 
 def _check_alphas(out: dict, molecules: list[MoleculeType], where: str) -> dict:
