@@ -191,3 +191,9 @@ def test_fit_killed_mid_round_resumes_without_redoing_finished_simulations(tmp_p
 
     doc = json.loads((tmp_path / "fit" / "result.json").read_text())
     assert doc["simulations"] == 3 and len(list(sims.glob("*/record.json"))) == 3  # no point run twice
+    from polcg.cg.model import CGModel
+    from polcg.fit.dielectric import FitResult
+
+    back = FitResult.load(tmp_path / "fit")  # the result loads back, and the model carries its fitted ε(x)
+    assert back.simulations == 3 and back.per_x == doc["per_x"]
+    assert CGModel.load(tmp_path / "fit" / "model").dielectric.eps_il == back.epsilon("eps_il")

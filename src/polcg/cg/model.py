@@ -135,6 +135,12 @@ class Epsilon:
             raise InputError(f"ε({x}) = {eps} is not positive ({self.form} {c or self.value})")
         return float(eps)
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> Epsilon:
+        """The inverse of `dataclasses.asdict` (the form of model.json and the fit's result.json)."""
+        coefficients = tuple(float(c) for c in raw["coefficients"])
+        return cls(form=raw["form"], value=float(raw["value"]), coefficients=coefficients)
+
 
 @dataclass(frozen=True)
 class Dielectric:
@@ -257,7 +263,7 @@ class CGModel:
                 kind=data["kind"],
                 bead_types=tuple(BeadType(**b) for b in data["bead_types"]),
                 molecules=tuple(_molecule(m) for m in data["molecules"]),
-                dielectric=Dielectric(**{k: _epsilon(v) for k, v in data["dielectric"].items()}),
+                dielectric=Dielectric(**{k: Epsilon.from_dict(v) for k, v in data["dielectric"].items()}),
                 drude=DrudeModel(**data["drude"]) if data.get("drude") else None,
                 nonbonded=Nonbonded(**data["nonbonded"]),
                 provenance=dict(data.get("provenance", {})),
@@ -277,10 +283,6 @@ class CGModel:
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: cannot read CG model: {exc}") from None
         return cls.from_dict(data, str(path))
-
-
-def _epsilon(raw: dict) -> Epsilon:
-    return Epsilon(form=raw["form"], value=raw["value"], coefficients=tuple(raw["coefficients"]))
 
 
 def _molecule(raw: dict) -> MoleculeType:

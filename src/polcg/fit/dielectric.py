@@ -30,12 +30,43 @@ ANALYSIS = {"density": "density", "conductivity": "conductivity", "hvap": "hvap"
 
 @dataclass(frozen=True)
 class FitResult:
+    """What `fit_dielectric` returns and `FitResult.load(directory)` reads back from its result.json."""
+
     directory: Path
     simulations: int
     reweighted: int
     per_x: list
     eps_il: dict | None
     eps_w: dict | None
+
+    @classmethod
+    def from_document(cls, directory: str | Path, doc: dict) -> FitResult:
+        where = Path(directory) / "result.json"
+        missing = [k for k in ("per_x", "eps_il", "eps_w", "simulations", "reweighted_points") if k not in doc]
+        if missing:
+            raise InputError(f"{where}: not a polcg fit result (no {', '.join(missing)})")
+        for name in ("eps_il", "eps_w"):
+            fit = doc[name]
+            if fit is not None and not {"form", "value", "coefficients"} <= set(fit.get("epsilon", {})):
+                raise InputError(f"{where}: {name} has no ε(x) form with its coefficients")
+        return cls(Path(directory), int(doc["simulations"]), int(doc["reweighted_points"]), list(doc["per_x"]),
+                   doc["eps_il"], doc["eps_w"])
+
+    @classmethod
+    def load(cls, directory: str | Path) -> FitResult:
+        from polcg.io import read_json
+
+        doc = read_json(Path(directory) / "result.json", "fit result")
+        if not isinstance(doc, dict):
+            raise InputError(f"{Path(directory) / 'result.json'}: not a polcg fit result (expected an object)")
+        return cls.from_document(directory, doc)
+
+    def epsilon(self, name: str):
+        """The fitted ε(x) of "eps_il" or "eps_w" as an `Epsilon`, None where it was not fitted."""
+        from polcg.cg.model import Epsilon
+
+        fit = {"eps_il": self.eps_il, "eps_w": self.eps_w}[name]
+        return None if fit is None else Epsilon.from_dict(fit["epsilon"])
 
 
 def fit_dielectric(sim: SimSettings, loop: LoopSettings, out: str | Path, targets: str | Path | None = None,
@@ -59,8 +90,7 @@ def fit_dielectric(sim: SimSettings, loop: LoopSettings, out: str | Path, target
     from polcg.fit.plots import write_plots
 
     write_plots(doc, out)
-    return FitResult(out, len(evaluations), sum(len(e.reweighted) for e in evaluations), doc["per_x"],
-                     doc["eps_il"], doc["eps_w"])
+    return FitResult.from_document(out, doc)
 
 
 def _targets_by_x(rows: list[Target], xs, names, path, temperature) -> dict[float, list[FitTarget]]:
@@ -95,8 +125,7 @@ def _final_model(sim: SimSettings, fits: dict, out: Path) -> Path:
         f = fits.get(name)
         if f is None:
             return Epsilon(value=default)
-        e = f["epsilon"]
-        return Epsilon(form=e["form"], value=e["value"], coefficients=tuple(e["coefficients"]))
+        return Epsilon.from_dict(f["epsilon"])
 
     model = build_vacg(IonsSpec(sim.cation, sim.anion), charges=sim.charges, water=sim.water,
                        eps_il=eps("eps_il", 1.0), eps_w=eps("eps_w", 2.5))

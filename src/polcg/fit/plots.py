@@ -50,8 +50,7 @@ def _epsilon(doc, path, plt) -> Path:
         pts = fit["points"]
         ax.errorbar(100 * np.array(pts["x"]), pts["eps"], pts["error"], fmt="o", color=colour,
                     label=f"{name} optima")
-        e = fit["epsilon"]
-        eps = Epsilon(form=e["form"], value=e["value"], coefficients=tuple(e["coefficients"]))
+        eps = Epsilon.from_dict(fit["epsilon"])
         ax.plot(100 * grid, [eps.at(v) for v in grid], color=colour, label=f"{name}: {fit['form']}")
     ax.set_xlabel("water / mol %")
     ax.set_ylabel("ε")
