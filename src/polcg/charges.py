@@ -80,6 +80,13 @@ class ClusterCharges:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{where}: malformed charges JSON ({type(exc).__name__}: {exc})") from None
 
+    def save(self, path: str | Path) -> Path:
+        """Write the JSON document (atomically) that `load` and `polcg model build --charges` read."""
+        from polcg.io import write_json_atomic
+
+        write_json_atomic(path, self.to_dict())
+        return Path(path)
+
     @classmethod
     def load(cls, path: str | Path) -> ClusterCharges:
         """Read back what `polcg charges --json` wrote."""
