@@ -1,4 +1,4 @@
-"""Atomic charge schemes (polcg.qm.populations) on tiny molecules.
+"""Atomic charge schemes (polcg.qm.charge_schemes, via polcg.qm.populations) on tiny molecules.
 
 Published reference values used here:
 
@@ -24,14 +24,20 @@ Published reference values used here:
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from pyscf import dft, gto, qmmm, scf
 
 from polcg.errors import QMError
-from polcg.qm.esp import chelpg_points, fit_esp
-from polcg.qm.hirshfeld import hirshfeld_charges
-from polcg.qm.populations import SCHEMES, atomic_charges
+from polcg.qm.charge_schemes import CHARGE_SCHEMES
+from polcg.qm.charge_schemes.esp import chelpg_points, fit_esp
+from polcg.qm.charge_schemes.hirshfeld import hirshfeld_charges
+from polcg.qm.populations import atomic_charges
+
+SCHEMES = ("npa", "mulliken", "meta_lowdin", "hirshfeld", "esp")  # checked here; cm5: tests/test_cm5.py
 
 WATER = "O\nH 1 0.957\nH 1 0.957 2 104.5"
 
@@ -79,8 +85,17 @@ def charges(water, ammonium, hydroxide):
 
 def test_unknown_scheme_names_the_allowed_ones(water):
     mol, dm = water
+    assert set(SCHEMES) <= set(CHARGE_SCHEMES.names())
     with pytest.raises(ValueError, match="mulliken"):
         atomic_charges(mol, dm, "loewdin")
+
+
+def test_scheme_lookup_imports_no_pyscf():
+    """Validating a MethodSpec loads every scheme module; their heavy imports wait for a call."""
+    code = ("import sys; from polcg.qm.spec import MethodSpec; MethodSpec(scheme='esp'); "
+            "assert 'polcg.qm.charge_schemes.esp' in sys.modules; "
+            "assert not {'pyscf', 'scipy'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

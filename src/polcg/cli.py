@@ -10,6 +10,8 @@ from rich.console import Console
 
 from polcg.cli_common import errors, fail
 from polcg.errors import PolcgError
+from polcg.qm.backends import backend_registry
+from polcg.qm.charge_schemes import CHARGE_SCHEMES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Polarizable coarse-grained models of ionic liquids from GEBF quantum chemistry.")
@@ -40,7 +42,7 @@ def charges(
     basis: str = typer.Option("6-31G**", help="Orbital basis."),
     auxbasis: str = typer.Option("def2-universal-jkfit", help="Auxiliary basis for density fitting."),
     grid: int = typer.Option(3, help="PySCF DFT grid level (0-9)."),
-    scheme: str = typer.Option("npa", help="Charge scheme: npa | mulliken | meta_lowdin | hirshfeld | esp."),
+    scheme: str = typer.Option("npa", help=f"Charge scheme: {CHARGE_SCHEMES.choices_help()}."),
     embedding_scheme: str = typer.Option("npa", help="Scheme of the background (embedding) charges, or 'same' "
                                          "(= --scheme); the reported charges are always --scheme's."),
     xi: float = typer.Option(3.0, help="ζ: closest-atom distance (Å) that puts two fragments in one subsystem."),
@@ -54,7 +56,7 @@ def charges(
                                "pass at the requested settings."),
     reference: str | None = typer.Option(None, help="'full': also compute the whole cluster and report errors."),
     device: str = typer.Option("auto", help="auto (the GPU where a tiny GPU4PySCF calculation runs, else the CPU, "
-                               "saying why) | cpu | gpu."),
+                               f"saying why), {backend_registry().choices_help()}."),
     workers: int = typer.Option(0, help="Local worker processes for subsystem jobs (0: as many as the cores and "
                                 "the free memory allow for the largest job; the cores are shared out as threads)."),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address (tcp://host:8786): subsystem jobs "
@@ -74,7 +76,7 @@ def charges(
     from polcg.gebf import GEBFSettings
     from polcg.io import write_json_atomic
     from polcg.qm import MethodSpec
-    from polcg.qm.backends import DEVICES, explain_device, gpu_stack_installed
+    from polcg.qm.backends import devices, explain_device, gpu_stack_installed
     from polcg.qm.spec import embedding_option
     from polcg.structure.io import load_cluster
 
@@ -96,8 +98,8 @@ def charges(
         fallback = None
         if scheduler is None:  # on Dask, "auto" is probed on each worker, where the job runs
             device, fallback = explain_device(device)
-        elif device not in DEVICES:
-            raise PolcgError(f"--device {device!r}: choose from {', '.join(DEVICES)}")
+        elif device not in devices():
+            raise PolcgError(f"--device {device!r}: choose from {', '.join(devices())}")
         if fallback and gpu_stack_installed():  # without gpu4pyscf the CPU is no surprise: JSON only
             errors.print(fallback, soft_wrap=True)
         options = RunOptions(device=device, workers=workers, scheduler=scheduler, workdir=str(workdir),
@@ -149,10 +151,10 @@ def polarizability(
     json_out: Path | None = typer.Option(None, "--json", help="Write the result as JSON."),
 ) -> None:
     """Ion polarizabilities from QM, split over CG beads by AIM volumes, with Drude and Thole parameters."""
-    from polcg.cg.drude import DrudeSettings
     from polcg.cli_output import print_polarizabilities
     from polcg.io import write_json_atomic
     from polcg.polarizabilities import VolumeSettings, ion_from_file, ion_from_library, ion_polarizability
+    from polcg.polarizabilities.drude import DrudeSettings
     from polcg.qm import MethodSpec, RunConfig
 
     try:
@@ -187,7 +189,7 @@ def polarizability(
 def _in_cluster(path: Path, charges_json, method, vols, drude, config, workdir, xi, eta) -> dict:
     """Per-ion α in the cluster's GEBF charges, and the GEBF cluster α."""
     from polcg.charges import RunOptions, compute_charges
-    from polcg.polarizabilities_cluster import cluster_polarizabilities, read_charges_json
+    from polcg.polarizabilities.cluster import cluster_polarizabilities, read_charges_json
     from polcg.structure.io import load_cluster
 
     cluster = load_cluster(path, total_charge=0)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from polcg.cli_common import fail
 from polcg.errors import InputError, PolcgError
+from polcg.export import ENGINES
 
 model_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Build CG models (VaCG, Drude) and export them to OpenMM, GROMACS, LAMMPS.")
@@ -101,7 +102,7 @@ def _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps
 @model_app.command("export")
 def export_cmd(
     model_dir: Path = typer.Argument(..., help="Model directory (or model.json) from `polcg model build`."),
-    to: str = typer.Option(..., help="openmm | gromacs | lammps"),
+    to: str = typer.Option(..., help=f"MD engine: {ENGINES.choices_help()}."),
     out: Path = typer.Option(..., help="Directory for the engine's input files."),
     pairs: int = typer.Option(64, help="Ion pairs in the box."),
     water_fraction: float = typer.Option(0.0, help="Mole fraction of water x (VaCG with water)."),

@@ -223,7 +223,7 @@ def load_config(path: str | Path) -> ChainConfig:
 
 
 def _check_ions(top: _Section, cation: str, anion: str) -> None:
-    from polcg.fragments import load_library
+    from polcg.structure.library import load_library
 
     lib = load_library()
     for key, name in (("cation", cation), ("anion", anion)):
@@ -247,7 +247,7 @@ def _clusters(top: _Section) -> tuple[Path, ...]:
 
 
 def _qm(top: _Section) -> QMConfig:
-    from polcg.qm.spec import SCHEMES
+    from polcg.qm.charge_schemes import CHARGE_SCHEMES
 
     s = _Section(top.file, "qm", top.get("qm"))
     d = QMConfig()
@@ -255,7 +255,7 @@ def _qm(top: _Section) -> QMConfig:
     if workers < 0:
         s.fail("workers", f"{workers}: must be >= 0 (0: as many as cores and memory allow)")
     cfg = QMConfig(xc=s.text("xc", d.xc), basis=s.text("basis", d.basis), scheme=s.text("scheme", d.scheme,
-                   choices=SCHEMES), grid=s.number("grid", d.grid, positive=False, integer=True),
+                   choices=CHARGE_SCHEMES.names()), grid=s.number("grid", d.grid, positive=False, integer=True),
                    device=s.text("device", d.device, choices=("auto", "cpu", "gpu")), workers=workers,
                    memory_mb=s.number("memory_mb", None, integer=True), workdir=_folder(s, "workdir"))
     s.done()
@@ -338,7 +338,7 @@ def _md(top: _Section) -> MDConfig:
 
 
 def _targets(top: _Section, cation: str, anion: str) -> TargetsConfig:
-    from polcg.fragments import default_path
+    from polcg.structure.library import default_path
 
     s = _Section(top.file, "targets", top.get("targets"))
     shipped = default_path() / "targets" / f"{cation.lower()}_{anion.lower()}_table1.csv"

@@ -29,12 +29,16 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polcg
 from polcg.cg.model import CGModel, MoleculeType
 from polcg.errors import InputError
+from polcg.export import ENGINES
 from polcg.md.layout import Particle, molecule_order, molecule_slices
-from polcg.md.packing import Configuration
+
+if TYPE_CHECKING:
+    from polcg.md.packing import Configuration
 
 GRO_NAME_CHARS = 5
 MAX_TYPE_NAME_CHARS = 40
@@ -42,6 +46,7 @@ PRODUCTION_DT_PS = 0.005  # CG beads of ≥ 15 u, rigid ions under LINCS; check 
 ANGLE_TYPE = {"harmonic": 1, "cosine_squared": 2}
 
 
+@ENGINES.register("gromacs", help="topol.top, conf.gro, grompp.mdp; no Drude")
 def write_gromacs(model: CGModel, config: Configuration, out_dir: str | Path, single_point: bool = False,
                   temperature_k: float = 300.0) -> dict[str, Path]:
     """Write topol.top, conf.gro, grompp.mdp (and the model file) to `out_dir`; their paths by kind.

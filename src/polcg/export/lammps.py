@@ -38,22 +38,27 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import polcg
 from polcg.cg.model import CGModel, MoleculeType
 from polcg.errors import InputError
+from polcg.export import ENGINES
 from polcg.export.lammps_input import input_file
 from polcg.md.layout import Particle, bead_index, molecule_order, molecule_slices
-from polcg.md.packing import Configuration
 from polcg.units import KCAL_TO_KJ, NM_TO_ANGSTROM
+
+if TYPE_CHECKING:
+    from polcg.md.packing import Configuration
 
 #: kJ mol⁻¹ nm⁻² → kcal mol⁻¹ Å⁻²
 KJ_MOL_NM2_TO_KCAL_MOL_A2 = 1.0 / (KCAL_TO_KJ * NM_TO_ANGSTROM**2)
 MAX_SPECIAL_DISTANCE = 3  # special_bonds covers 1-2, 1-3, 1-4 neighbours
 
 
+@ENGINES.register("lammps", help="data.lmp, in.lammps; Drude by the DRUDE package")
 def write_lammps(model: CGModel, config: Configuration, out_dir: str | Path, *,
                  kspace_accuracy: float | None = None, temperature_k: float = 300.0,
                  allow_intermolecular_thole: bool = False) -> dict[str, Path]:

@@ -4,16 +4,22 @@ the model file. `openmm.XmlSerializer.deserialize` + `app.PDBFile` restore the e
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import openmm
-from openmm import app, unit
+from polcg.export import ENGINES
 
-from polcg.cg.model import CGModel
-from polcg.md.packing import Configuration
-from polcg.md.system import build_system
+if TYPE_CHECKING:
+    from polcg.cg.model import CGModel
+    from polcg.md.packing import Configuration
 
 
+@ENGINES.register("openmm", help="System XML, PDB topology")
 def write_openmm(model: CGModel, config: Configuration, out_dir: str | Path) -> dict[str, Path]:
+    import openmm
+    from openmm import app, unit
+
+    from polcg.md.system import build_system
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     system, topology = build_system(model, config)

@@ -1,10 +1,32 @@
-"""Backend registry: one interface (`found`, `version`, `compute`) per device."""
+"""Backend registry: one interface (`found`, `version`, `compute`) per device.
+
+A backend module registers its class under a device name (``@BACKENDS.register("cpu", help=...)``);
+the built-in modules are imported on the first lookup, and another distribution adds a backend
+through the ``polcg.backends`` entry-point group. A backend class has `found()`, `version()`,
+`compute(job, config)` and `not_found`, the one-line error when `found()` is False.
+"""
 
 from __future__ import annotations
 
-from polcg.errors import BackendNotFound, InputError
+import importlib
 
-DEVICES = ("auto", "cpu", "gpu")
+from polcg.errors import BackendNotFound, InputError
+from polcg.registry import Registry
+
+BACKENDS: Registry[type] = Registry("device", entry_points="polcg.backends")
+BUILTIN_BACKENDS = ("polcg.qm.pyscf_backend", "polcg.qm.gpu4pyscf_backend")  # each registers itself
+
+
+def backend_registry() -> Registry[type]:
+    """`BACKENDS` with the built-in backend modules imported (they import this module, not the reverse)."""
+    for module in BUILTIN_BACKENDS:
+        importlib.import_module(module)
+    return BACKENDS
+
+
+def devices() -> tuple[str, ...]:
+    """The --device choices: "auto" and the device of every registered backend."""
+    return ("auto", *backend_registry().names())
 
 
 def gpu_usable() -> bool:
@@ -57,8 +79,8 @@ def gpu_stack_installed() -> bool:
 
 def explain_device(device: str) -> tuple[str, str | None]:
     """The device a run uses and, where "auto" falls back to the CPU, the one-line reason."""
-    if device not in DEVICES:
-        raise InputError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
+    if device not in devices():
+        raise InputError(f"unknown device {device!r}; choose from {', '.join(devices())}")
     if device != "auto":
         return device, None
     reason = probe_gpu()
@@ -71,14 +93,9 @@ def resolve_device(device: str) -> str:
 
 
 def get_backend(device: str):
-    """The backend object for a resolved device ("cpu" or "gpu")."""
-    if device == "cpu":
-        from polcg.qm.pyscf_backend import PySCFBackend
-        return PySCFBackend()
-    if device == "gpu":
-        if not gpu_usable():
-            raise BackendNotFound("--device gpu: no usable GPU with gpu4pyscf here "
-                                  "(install with `pip install polcg[gpu]` on a CUDA machine)")
-        from polcg.qm.gpu4pyscf_backend import GPU4PySCFBackend
-        return GPU4PySCFBackend()
-    raise InputError(f"unknown device {device!r}")
+    """The backend object for a resolved device (a registered name, not "auto"); BackendNotFound
+    where that backend cannot run here."""
+    backend = backend_registry().get(device)
+    if not backend.found():
+        raise BackendNotFound(backend.not_found)
+    return backend()

@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from polcg.qm.backends import BACKENDS, gpu_usable
 from polcg.qm.pyscf_backend import PySCFBackend, build_scf, versions
 from polcg.qm.spec import QMJob
 
 
+@BACKENDS.register("gpu", help="GPU4PySCF on a CUDA GPU")
 class GPU4PySCFBackend(PySCFBackend):
     """Runs a `QMJob` with GPU4PySCF on the current CUDA device."""
 
     name = "gpu4pyscf"
+    not_found = ("--device gpu: no usable GPU with gpu4pyscf here "
+                 "(install with `pip install polcg[gpu]` on a CUDA machine)")
 
     @staticmethod
     def found() -> bool:
-        from polcg.qm.backends import gpu_usable
-
         return gpu_usable()
 
     @staticmethod

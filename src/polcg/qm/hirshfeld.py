@@ -1,7 +1,9 @@
-"""Hirshfeld (stockholder) atomic charges on a DFT integration grid.
+"""Free-atom ("promolecule") densities for the Hirshfeld stockholder partition.
 
-q_A = Z_A - ∫ w_A(r) ρ(r) dr,  w_A = ρ_A^free(|r - R_A|) / Σ_B ρ_B^free(|r - R_B|)
-(F. L. Hirshfeld, Theor. Chim. Acta 44, 129 (1977)).
+w_A(r) = ρ_A^free(|r - R_A|) / Σ_B ρ_B^free(|r - R_B|) (F. L. Hirshfeld, Theor. Chim. Acta 44, 129
+(1977)) splits the molecular density between the atoms; used by the Hirshfeld and CM5 charge schemes
+(:mod:`polcg.qm.charge_schemes.hirshfeld`, :mod:`polcg.qm.charge_schemes.cm5`) and by the Hirshfeld
+atomic volumes (:mod:`polcg.qm.aim`).
 
 Free-atom densities: pyscf's spherically averaged, fractional-occupation
 restricted HF atoms computed in the molecule's own basis
@@ -28,7 +30,6 @@ import warnings
 
 import numpy as np
 from scipy.interpolate import CubicSpline
-from scipy.special import logsumexp
 
 from polcg.errors import QMError
 
@@ -88,53 +89,3 @@ def free_atom_log_densities(mol) -> list[_RadialLogDensity]:
             cache[label] = _RadialLogDensity(r, rho.mean(axis=1))
         out.append(cache[label])
     return out
-
-
-def hirshfeld_charges(mol, dm, *, grid_level: int = 3, return_details: bool = False):
-    """Hirshfeld charges (e) of the atoms of ``mol`` from the total AO density ``dm``.
-
-    The molecular density is integrated on a ``pyscf.dft.gen_grid.Grids`` grid
-    of ``grid_level`` (Becke partition, pyscf's default pruning) in blocks.
-    The charges sum to ``mol.charge - err`` with ``err`` = ∫ρ - N the grid's
-    electron-count error; nothing is redistributed. If |err| exceeds
-    :data:`MAX_ELECTRON_COUNT_ERROR` a :class:`polcg.errors.QMError` is raised
-    (raise ``grid_level``).
-
-    With ``return_details`` also returns a dict with ``electron_count_error``
-    (e) and ``n_grid_points``.
-    """
-    from pyscf import dft
-
-    from polcg.qm.populations import check_mol_dm
-
-    dm = check_mol_dm(mol, dm)
-    logrho_free = free_atom_log_densities(mol)
-    grids = dft.gen_grid.Grids(mol)
-    grids.level = grid_level
-    grids.build(with_non0tab=True)
-
-    ni = dft.numint.NumInt()
-    nao = mol.nao_nr()
-    atom_xyz = mol.atom_coords()
-    pop = np.zeros(mol.natm)
-    n_grid = 0.0
-    max_mem = max(500, mol.max_memory * 0.25)
-    for ao, mask, weight, coords in ni.block_loop(mol, grids, nao, 0, max_memory=max_mem):
-        rho = ni.eval_rho(mol, ao, dm, mask, xctype="LDA", hermi=1)
-        wrho = weight * rho
-        n_grid += wrho.sum()
-        dist = np.linalg.norm(coords[:, None, :] - atom_xyz[None, :, :], axis=2)
-        logw = np.stack([f(dist[:, a]) for a, f in enumerate(logrho_free)], axis=1)
-        logw -= logsumexp(logw, axis=1, keepdims=True)
-        pop += np.exp(logw).T @ wrho
-    err = n_grid - mol.nelectron
-    if abs(err) > MAX_ELECTRON_COUNT_ERROR:
-        raise QMError(
-            f"Hirshfeld: grid level {grid_level} integrates {n_grid:.6f} electrons for "
-            f"{mol.nelectron} (error {err:+.2e} e > {MAX_ELECTRON_COUNT_ERROR:g}); "
-            f"use a finer grid"
-        )
-    charges = mol.atom_charges() - pop
-    if return_details:
-        return charges, {"electron_count_error": float(err), "n_grid_points": int(grids.weights.size)}
-    return charges

@@ -7,14 +7,17 @@ import time
 import numpy as np
 
 from polcg.errors import QMError
+from polcg.qm.backends import BACKENDS
 from polcg.qm.guess import load_density, save_density
 from polcg.qm.spec import QMJob, QMResult, RunConfig
 
 
+@BACKENDS.register("cpu", help="PySCF on the CPU")
 class PySCFBackend:
     """Runs a `QMJob` with PySCF on the CPU."""
 
     name = "pyscf"
+    not_found = "--device cpu: PySCF is not importable here (install with `pip install pyscf`)"
 
     @staticmethod
     def found() -> bool:

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-SCHEMES = ("npa", "mulliken", "meta_lowdin", "hirshfeld", "esp")
+from polcg.qm.charge_schemes import CHARGE_SCHEMES
+
 KEY_VERSION = 1  # bump when the meaning of a job key changes
 
 
@@ -41,9 +42,10 @@ class MethodSpec:
     embedding_scheme: str | None = "npa"
 
     def __post_init__(self) -> None:
+        names = CHARGE_SCHEMES.names()  # exact names: a spelling variant would change the job key
         for name in (self.scheme, self.embedding_scheme):
-            if name is not None and name not in SCHEMES:
-                raise ValueError(f"unknown charge scheme {name!r}; choose from {', '.join(SCHEMES)}")
+            if name is not None and name not in names:
+                raise ValueError(f"unknown charge scheme {name!r}; choose from {', '.join(names)}")
 
     @property
     def background_scheme(self) -> str:

@@ -31,9 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pyscf import gto
-from pyscf.data import radii as pyscf_radii
-from pyscf.data.nist import BOHR
+
+from polcg.qm.charge_schemes import CHARGE_SCHEMES
+from polcg.qm.charge_schemes._density import check_mol_dm
 
 #: CHELPG "short" exclusion radii (Å), Breneman & Wiberg 1990
 CHELPG_RADII = {"H": 1.45, "C": 1.50, "N": 1.70, "O": 1.70}
@@ -53,8 +53,12 @@ class EspFit:
     rrms: float  # rms relative to the rms of v_qm
 
 
-def exclusion_radii(mol: gto.Mole, radii="chelpg") -> np.ndarray:
+def exclusion_radii(mol, radii="chelpg") -> np.ndarray:
     """Per-atom exclusion radii in bohr."""
+    from pyscf import gto
+    from pyscf.data import radii as pyscf_radii
+    from pyscf.data.nist import BOHR
+
     override = dict(radii) if isinstance(radii, dict) else {}
     if not isinstance(radii, dict) and radii not in ("chelpg", "bondi"):
         raise ValueError(f"unknown radii set {radii!r}; use 'chelpg', 'bondi' or a dict")
@@ -74,8 +78,10 @@ def exclusion_radii(mol: gto.Mole, radii="chelpg") -> np.ndarray:
     return out
 
 
-def chelpg_points(mol: gto.Mole, spacing: float = 0.3, max_dist: float = 2.8, radii="chelpg") -> np.ndarray:
+def chelpg_points(mol, spacing: float = 0.3, max_dist: float = 2.8, radii="chelpg") -> np.ndarray:
     """CHELPG fit points in bohr (``spacing``, ``max_dist`` in Å)."""
+    from pyscf.data.nist import BOHR
+
     xyz = mol.atom_coords()
     z = mol.atom_charges().astype(float)
     rad = exclusion_radii(mol, radii)
@@ -99,7 +105,7 @@ def chelpg_points(mol: gto.Mole, spacing: float = 0.3, max_dist: float = 2.8, ra
     return np.concatenate(keep)
 
 
-def potential_at(mol: gto.Mole, dm: np.ndarray, points: np.ndarray) -> np.ndarray:
+def potential_at(mol, dm: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Electrostatic potential (hartree/e) of the nuclei and electrons of ``mol`` at ``points`` (bohr).
 
     Electronic part from libcint's ``int1e_grids`` (one nao x nao block per
@@ -139,8 +145,6 @@ def _constrained_lstsq(a, b, c, d):
 
 def fit_esp(mol, dm, *, spacing=0.3, max_dist=2.8, radii="chelpg", dipole_constraint=False, points=None) -> EspFit:
     """ESP fit with full diagnostics; see the module docstring. ``points`` (bohr) overrides the CHELPG lattice."""
-    from polcg.qm.populations import check_mol_dm
-
     dm = check_mol_dm(mol, dm)
     if points is None:
         points = chelpg_points(mol, spacing, max_dist, radii)
@@ -166,6 +170,7 @@ def fit_esp(mol, dm, *, spacing=0.3, max_dist=2.8, radii="chelpg", dipole_constr
     return EspFit(q, points, v_qm, v_fit, rms, rrms)
 
 
+@CHARGE_SCHEMES.register("esp", help="CHELPG-style fit to the QM potential")
 def esp_charges(mol, dm, *, spacing=0.3, max_dist=2.8, radii="chelpg", dipole_constraint=False) -> np.ndarray:
     """CHELPG-style ESP charges (e); see :func:`fit_esp` for the diagnostics."""
     return fit_esp(
