@@ -18,9 +18,9 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from polcg.fragments import load_library
 from polcg.jobs.store import write_json_atomic
 from polcg.polarizabilities import load_shipped
+from polcg.structure.library import load_library
 
 # CL&Pol atomic polarizabilities (Å³) by type; H lumped per H atom
 CLANDPOL = {"C_ar": 1.122, "N_ar": 1.208, "C_sp3": 1.016, "H": 0.323, "B": 0.578, "F": 0.625, "P": 1.237,

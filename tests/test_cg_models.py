@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from polcg.cg.builders import IonsSpec, build_drude, build_vacg
-from polcg.cg.drude import drude_charge, thole_screening
 from polcg.cg.model import CGModel, Epsilon
 from polcg.cli import app
 from polcg.errors import InputError
@@ -20,6 +19,7 @@ from polcg.md.layout import Composition, particles
 from polcg.md.packing import lattice_box
 from polcg.md.system import GROUP_DRUDE, GROUP_LJ_SWITCHED, GROUP_NONBONDED, build_system
 from polcg.polarizabilities import bead_polarizabilities
+from polcg.polarizabilities.drude import drude_charge, thole_screening
 from polcg.units import COULOMB_KJ_MOL_NM
 
 RM = IonsSpec("C4mim", "PF6")

@@ -11,7 +11,8 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from polcg.errors import InputError
-from polcg.fragments import (
+from polcg.structure.io import load_cluster
+from polcg.structure.library import (
     ENV_VAR,
     IonLibrary,
     default_path,
@@ -20,7 +21,6 @@ from polcg.fragments import (
     load_library,
     map_beads,
 )
-from polcg.structure.io import load_cluster
 
 EXPECTED = {
     "C4mim": 1, "C2mim": 1, "C1mim": 1, "EtNH3": 1,

@@ -9,7 +9,6 @@ from pyscf import dft, gto, scf
 from typer.testing import CliRunner
 
 from conftest import nh4cl_pair, write_xyz
-from polcg.cg.drude import DrudeSettings, drude_charge, drude_parameters, oscillation_period_fs, thole_screening
 from polcg.cli import app
 from polcg.polarizabilities import (
     IonInput,
@@ -17,6 +16,13 @@ from polcg.polarizabilities import (
     ion_from_library,
     ion_polarizability,
     split_over_beads,
+)
+from polcg.polarizabilities.drude import (
+    DrudeSettings,
+    drude_charge,
+    drude_parameters,
+    oscillation_period_fs,
+    thole_screening,
 )
 from polcg.qm import MethodSpec
 from polcg.qm.polarizability import analytic_polarizability, anisotropy, finite_field_polarizability, isotropic
@@ -117,7 +123,7 @@ def test_bead_split_conserves_alpha():
 
 
 def test_library_ion_stage_splits_and_reuses(tmp_path, monkeypatch):
-    import polcg.polarizabilities as stage
+    import polcg.polarizabilities.ion as stage
 
     ion = ion_from_library("C1mim", optimizer="ff")
     assert [b.name for b in ion.beads] == ["IM", "ME1", "ME2"] and ion.charge == 1
@@ -143,7 +149,7 @@ def test_library_ion_stage_splits_and_reuses(tmp_path, monkeypatch):
 def test_in_cluster_alpha(tmp_path):
     """One pair is one GEBF subsystem, so the GEBF cluster α is exactly the whole pair's α; with
     zero embedding charges an ion's in-cluster α is its gas-phase α, with charges it is not."""
-    from polcg.polarizabilities_cluster import cluster_polarizabilities, job_alpha_au
+    from polcg.polarizabilities.cluster import cluster_polarizabilities, job_alpha_au
     from polcg.qm import QMJob, RunConfig
     from polcg.structure.io import load_cluster
 
@@ -254,8 +260,8 @@ def test_shipped_ions_reproduce(name, tmp_path):
 
 
 def test_shipped_bead_polarizabilities_cover_the_library():
-    from polcg.fragments import load_library
     from polcg.polarizabilities import bead_polarizabilities
+    from polcg.structure.library import load_library
 
     for entry in load_library():
         alphas = bead_polarizabilities(entry.name)

@@ -11,9 +11,9 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from polcg.errors import InputError, StructureError
-from polcg.fragments import load_library
 from polcg.structure import fragment_molecules, load_cluster, perceive, read_structure
 from polcg.structure.cluster import Cluster, Molecule
+from polcg.structure.library import load_library
 
 DATA = Path(__file__).parent / "data"
 C4MIM, BF4, CL = "CCCCn1cc[n+](C)c1", "F[B-](F)(F)F", "[Cl-]"

@@ -29,7 +29,7 @@ _API = {
     "ion_polarizability": "polcg.polarizabilities", "ion_from_library": "polcg.polarizabilities",
     "ion_from_file": "polcg.polarizabilities", "IonPolarizability": "polcg.polarizabilities",
     "load_polarizabilities": "polcg.polarizabilities",
-    "cluster_polarizabilities": "polcg.polarizabilities_cluster",
+    "cluster_polarizabilities": "polcg.polarizabilities.cluster",
     # CG models
     "build_vacg": "polcg.cg.builders", "build_drude": "polcg.cg.builders", "IonsSpec": "polcg.cg.builders",
     "CGModel": "polcg.cg.model", "Epsilon": "polcg.cg.model",

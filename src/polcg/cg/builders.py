@@ -12,8 +12,8 @@ import yaml
 from polcg.cg.library import bases, ion_molecule, water_molecule
 from polcg.cg.model import BeadType, CGModel, Dielectric, DrudeModel, Epsilon, MoleculeType, Nonbonded
 from polcg.errors import InputError
-from polcg.fragments import IonEntry, load_library
 from polcg.io import file_sha256
+from polcg.structure.library import IonEntry, load_library
 from polcg.units import ANGSTROM_TO_NM
 
 #: Drude defaults for CG models: a quarter of the CHARMM spring (250 kcal mol⁻¹ Å⁻²) and a 3.2 u

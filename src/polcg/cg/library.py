@@ -18,7 +18,7 @@ import yaml
 
 from polcg.cg.model import Angle, BeadType, Bond, Constraint, Dihedral, MoleculeType
 from polcg.errors import InputError
-from polcg.fragments import IonEntry, default_path
+from polcg.structure.library import IonEntry, default_path
 
 BEAD_KEYS = ("mass", "sigma", "epsilon", "charge")
 

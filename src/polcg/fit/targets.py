@@ -53,7 +53,7 @@ class Target:
 
 
 def default_targets_path() -> Path:
-    from polcg.fragments import default_path
+    from polcg.structure.library import default_path
 
     return default_path() / "targets" / "C4mim_BF4_water.csv"
 

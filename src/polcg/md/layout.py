@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from polcg.cg.drude import drude_charge
 from polcg.cg.model import CGModel, MoleculeType
 from polcg.errors import InputError
+from polcg.polarizabilities.drude import drude_charge
 from polcg.units import ANGSTROM_TO_NM
 
 

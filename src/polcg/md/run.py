@@ -41,7 +41,7 @@ def drude_timestep_fs(model: CGModel) -> float:
     """The largest multiple of 0.5 fs (at most 10 fs) with AUTO_STEPS_PER_PERIOD steps in the
     shortest bead–Drude oscillation period of the model: 1 fs for the CHARMM-style spring
     (4184 kJ mol⁻¹ Å⁻², 0.4 u), 5 fs for polcg's default (1046, 3.2 u)."""
-    from polcg.cg.drude import oscillation_period_fs
+    from polcg.polarizabilities.drude import oscillation_period_fs
 
     k_a2 = model.drude.k_drude_kj_mol_nm2 / 100.0
     m_d = model.drude.drude_mass_u

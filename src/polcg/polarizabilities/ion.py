@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from polcg.cg.drude import DrudeSettings, drude_parameters
 from polcg.errors import InputError
 from polcg.io import write_json_atomic
+from polcg.polarizabilities.drude import DrudeSettings, drude_parameters
 from polcg.qm import MethodSpec, QMJob, RunConfig
 from polcg.structure.cluster import Bead
 from polcg.units import AU_POLARIZABILITY_TO_ANGSTROM3
@@ -272,7 +272,7 @@ def _geometry_hash(ion: IonInput) -> str:
 
 def shipped_dir() -> Path:
     """`qm_jobs/polarizability/`: the recorded runs behind the shipped ion polarizabilities."""
-    return Path(__file__).resolve().parents[2] / "qm_jobs" / "polarizability"
+    return Path(__file__).resolve().parents[3] / "qm_jobs" / "polarizability"
 
 
 def load_shipped(name: str, directory: str | Path | None = None) -> IonPolarizability | None:
@@ -292,7 +292,7 @@ def bead_polarizabilities(name: str) -> dict[str, float]:
 def ion_from_library(name: str, optimizer: str = "auto", library=None) -> IonInput:
     """A library ion with a geometry: the shipped record's (optimizer "auto", when one exists),
     else built from the SMILES (RDKit force field, or "xtb")."""
-    from polcg.fragments import load_library
+    from polcg.structure.library import load_library
     from polcg.structure.perceive import perceive
 
     lib = library or load_library()

@@ -15,7 +15,7 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from polcg.errors import InputError, StructureError
-from polcg.fragments import IonEntry
+from polcg.structure.library import IonEntry
 from polcg.units import BOHR_TO_ANGSTROM
 
 OPTIMIZERS = ("ff", "xtb")

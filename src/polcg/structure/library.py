@@ -148,7 +148,7 @@ def default_path() -> Path:
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "fragments"
+    return Path(__file__).resolve().parents[3] / "fragments"
 
 
 def load_library(path: str | os.PathLike[str] | None = None) -> IonLibrary:

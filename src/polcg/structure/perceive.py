@@ -15,7 +15,7 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdDetermineBonds
 
-import polcg.fragments as fragments
+import polcg.structure.library as fragments
 from polcg.errors import StructureError
 from polcg.structure.cluster import Cluster, Molecule
 from polcg.structure.elements import element_symbol
