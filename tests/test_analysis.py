@@ -20,12 +20,14 @@ from typer.testing import CliRunner
 from polcg.cg.builders import IonsSpec, build_vacg
 from polcg.cg.model import BeadType, CGModel, DrudeModel, Epsilon, MoleculeType
 from polcg.cli import app
-from polcg.md.analysis import AnalysisSettings, analyze
+from polcg.errors import InputError
+from polcg.md.analysis import AnalysisSettings, Properties, analyze
 from polcg.md.electronic import drude_electronic
 from polcg.md.estimators import E_C, EPS0_F_M, KB_J_K, NM
 from polcg.md.gas import gas_configuration
 from polcg.md.layout import Composition
 from polcg.md.packing import Configuration
+from polcg.md.report import write_outputs
 from polcg.md.run import RunSettings, simulate
 from polcg.md.series import collect
 from polcg.md.system import build_system, minimized
@@ -118,6 +120,27 @@ def test_cli_writes_json_csv_png_and_refuses_bad_input(ideal_run, tmp_path):
     assert res.exit_code == 2 and "unknown properties viscosity" in res.output
     res = runner.invoke(app, ["analyze", str(tmp_path / "nothing")])
     assert res.exit_code == 2 and "not a polcg run directory" in res.output
+
+
+def test_properties_json_loads_back_and_a_broken_one_is_refused_in_one_line(ideal_run, tmp_path):
+    _, _, props = ideal_run
+    files = write_outputs(props, tmp_path / "a")
+    back = Properties.load(files["json"])
+    assert back.values == props.values and list(back.values) == list(props.values)
+    assert (back.run, back.frames, back.finished, back.notes) == (props.run, props.frames, props.finished, props.notes)
+    assert json.loads(json.dumps(back.to_dict())) == json.loads(files["json"].read_text()) and back.rdf is None
+    doc = json.loads(files["json"].read_text())
+    del doc["frames"]
+    (tmp_path / "broken.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"broken.json: properties file has no field 'frames'$"):
+        Properties.load(tmp_path / "broken.json")
+    doc = json.loads(files["json"].read_text())
+    doc["properties"]["density_g_cm3"] = {"value": "1.2", "error": 0.1}
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=r"bad.json: property 'density_g_cm3' must be \{value: number"):
+        Properties.load(tmp_path / "bad.json")
+    with pytest.raises(InputError, match="nothing.json: properties file not found"):
+        Properties.load(tmp_path / "nothing.json")
 
 
 def test_series_undo_vacg_scaling_and_match_direct_sums(tmp_path):

@@ -1,49 +1,32 @@
 """`polcg analyze`: the properties of a run that users compare with experiment, each ± a standard
 error, with what it was computed from.
 
-* density: block average of the production state rows;
-* self-diffusion per species: centre-of-mass MSD over the diffusive window (log–log slope ≈ 1),
-  and, given a shear viscosity, with the Yeh–Hummer finite-size correction;
-* ionic conductivity: Einstein–Helfand on the collective translational dipole of the ions'
-  centres of mass (physical charges), the Nernst–Einstein estimate from the D's, and their ratio;
-* static dielectric constant: fluctuations of the rotational dipole (see `series`) with tin-foil
-  boundaries, ε = ε_∞ + (<M²> − <M>²)/(3 ε₀ V k_B T). ε_∞ is the background the explicit dipoles
-  sit in: ε_IL / ε_W for VaCG (exact for a uniform background, where the q/√ε scaling is an ECC
-  model; mixtures use the charged-bead-weighted mean, an approximation), the Drudes' electronic
-  response for Drude models (`electronic.py`), 1 otherwise;
-* heat of vaporisation (x = 0): <U_gas>/pair − <U_liq>/N_pairs + RT, the gas of isolated ion pairs
-  simulated by `gas.py`;
-* RDFs between bead types (CSV and PNG, written by `write_outputs`).
+The properties themselves (density, diffusion, conductivity, dielectric constant, heat of
+vaporisation, RDFs, ion-pair lifetimes, ...) are the modules of `polcg.md.properties`, registered in
+its `PROPERTIES`; this module reads the trajectory once for the ones asked for (and what they
+require), runs them in output order, and holds the result (`Properties`, written and read back as
+properties.json).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from polcg.errors import InputError
-from polcg.md.estimators import (
-    Estimate,
-    apparent_diffusion,
-    block_average,
-    dielectric_constant,
-    einstein_helfand,
-    nernst_einstein,
-    self_diffusion,
-    yeh_hummer_m2_s,
-)
-from polcg.md.series import Series, collect
+from polcg.io import read_json
+from polcg.md.estimators import Estimate
+from polcg.md.properties import Context, default_names, label, normalised, plan
+from polcg.md.series import collect
 from polcg.md.trajectory import Run
-from polcg.units import KB_KJ_MOL_K
-
-PROPERTIES = ("density", "diffusion", "conductivity", "dielectric", "hvap", "rdf")
 
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    properties: tuple[str, ...] = PROPERTIES
+    properties: tuple[str, ...] = field(default_factory=default_names)  # names in polcg.md.properties.PROPERTIES
     viscosity_mpa_s: float | None = None  # for the Yeh–Hummer correction
     blocks: int = 10
     rdf_max_frames: int = 200
@@ -52,9 +35,7 @@ class AnalysisSettings:
     platform: str = "CPU"  # for the gas-phase ion-pair runs
 
     def __post_init__(self):
-        bad = [p for p in self.properties if p not in PROPERTIES]
-        if bad or not self.properties:
-            raise InputError(f"unknown properties {', '.join(bad) or '(none)'}: choose from {', '.join(PROPERTIES)}")
+        object.__setattr__(self, "properties", normalised(tuple(self.properties)))
         if self.viscosity_mpa_s is not None and not self.viscosity_mpa_s > 0:
             raise InputError(f"viscosity must be positive, got {self.viscosity_mpa_s}")
 
@@ -70,112 +51,86 @@ class Properties:
     finished: bool
     values: dict[str, Estimate] = field(default_factory=dict)  # name → estimate (units in the name)
     notes: tuple[str, ...] = ()
-    rdf_r_nm: np.ndarray | None = field(default=None, repr=False)
-    rdf: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # property → raw result (not in the JSON)
     provenance: dict = field(default_factory=dict)
 
+    @property
+    def rdf_r_nm(self) -> np.ndarray | None:
+        return self.raw["rdf"][0] if "rdf" in self.raw else None
+
+    @property
+    def rdf(self) -> dict[str, np.ndarray] | None:
+        """g(r) by bead-type pair ("A-B") on `rdf_r_nm`, where RDFs were computed."""
+        return self.raw["rdf"][1] if "rdf" in self.raw else None
+
     def to_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k not in ("values", "rdf", "rdf_r_nm")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("values", "raw")}
         out["properties"] = {k: asdict(v) for k, v in self.values.items()}
         return out
 
-
-def analyze(directory, settings: AnalysisSettings = AnalysisSettings()) -> Properties:
-    run = Run.open(directory)
-    want = set(settings.properties)
-    series = collect(run, settings.rdf_max_frames if "rdf" in want else None)
-    state = run.state()
-    dt = run.frame_interval_ps()
-    values, notes = {}, []
-    if not run.finished:
-        notes.append("the run is not finished: only its completed production segments were analysed")
-    steps = (("density", lambda: values.update(density_g_cm3=block_average(state["density_g_cm3"]))),
-             ("diffusion/conductivity", lambda: _transport(run, series, dt, settings, values, notes, want)),
-             ("dielectric", lambda: values.update(_dielectric(run, series, settings))),
-             ("hvap", lambda: _hvap(run, state, settings, values, notes)))
-    for name, step in steps:
-        if want & set(name.split("/")):
-            try:
-                step()
-            except InputError as exc:  # a property the data cannot give is reported, the others still are
-                notes.append(f"{name} not computed: {exc}")
-    return Properties(str(run.directory), run.settings.temperature_k, run.water_fraction, run.settings.n_pairs,
-                      len(series.time_ps), dt, run.finished, values, tuple(notes), series.rdf_r_nm, series.rdf,
-                      _provenance(run, settings))
+    @classmethod
+    def load(cls, path: str | Path) -> Properties:
+        """A `properties.json` written by `polcg analyze` (no raw results: RDFs are in rdf.csv)."""
+        doc = read_json(path, "properties file")
+        if not isinstance(doc, dict):
+            raise InputError(f"{path}: a properties file is a JSON object")
+        head = {f.name: _field(doc, f.name, path) for f in fields(cls) if f.name not in ("values", "raw")}
+        values = _values(_field(doc, "properties", path), path)
+        return cls(**{**head, "notes": tuple(head["notes"]), "values": values})
 
 
-def _transport(run: Run, s: Series, dt: float, st: AnalysisSettings, values: dict, notes: list, want) -> None:
-    names = list(dict.fromkeys(s.molecule_name))
-    diffusion, slow = {}, []
-    for name in names:
-        sel = [i for i, n in enumerate(s.molecule_name) if n == name]
-        try:
-            diffusion[name] = self_diffusion(s.com_nm[:, sel], dt, st.blocks)
-        except InputError:
-            values[f"diffusion_{name}_apparent_m2_s"] = apparent_diffusion(s.com_nm[:, sel], dt, st.blocks)
-            slow.append(name)
-            continue
-        values[f"diffusion_{name}_m2_s"] = diffusion[name]
-    if slow:
-        raise InputError(f"no diffusive regime for {', '.join(slow)} (log-log MSD slope never near 1): run longer; "
-                         "diffusion_<molecule>_apparent_m2_s is an upper bound")
-    box_nm = float(np.mean(s.volume_nm3) ** (1.0 / 3.0))
-    if st.viscosity_mpa_s is not None:
-        corr = yeh_hummer_m2_s(run.settings.temperature_k, st.viscosity_mpa_s * 1e-3, box_nm)
-        for name, d in diffusion.items():
-            values[f"diffusion_{name}_corrected_m2_s"] = Estimate(
-                d.value + corr, d.error, f"{d.detail}; Yeh-Hummer +{corr:.3g} m2/s (eta {st.viscosity_mpa_s} mPa s, "
-                f"L {box_nm:.3f} nm)")
-    else:
-        notes.append("no viscosity given (--viscosity): diffusion coefficients are not finite-size corrected")
-    if "conductivity" not in want:
-        return
-    ions = [i for i, r in enumerate(s.molecule_role) if r in ("cation", "anion")]
-    if not ions:
-        return
-    volume, temp = float(np.mean(s.volume_nm3)), run.settings.temperature_k
-    eh = einstein_helfand(s.com_nm[:, ions], s.molecule_charge_e[ions], volume, temp, dt, st.blocks)
-    charge = {n: float(s.molecule_charge_e[s.molecule_name.index(n)]) for n in names}
-    counts = {charge[n]: s.molecule_name.count(n) for n in names if abs(charge[n]) > 1e-9}
-    d_by_q = {charge[n]: diffusion[n].value for n in names if abs(charge[n]) > 1e-9}
-    ne = nernst_einstein(d_by_q, counts, volume, temp)
-    ne_err = nernst_einstein({charge[n]: diffusion[n].error for n in names if abs(charge[n]) > 1e-9},
-                             counts, volume, temp)
-    values["conductivity_einstein_helfand_s_m"] = eh
-    values["conductivity_nernst_einstein_s_m"] = Estimate(ne, ne_err, "from the uncorrected D's")
-    ratio = eh.value / ne
-    values["conductivity_ratio_eh_ne"] = Estimate(ratio, abs(ratio) * math.hypot(eh.error / eh.value, ne_err / ne),
-                                                  "Einstein-Helfand / Nernst-Einstein")
+#: JSON field → the types it may have
+_SCHEMA = {"run": (str,), "temperature_k": (int, float), "water_fraction": (int, float), "n_pairs": (int,),
+           "frames": (int,), "frame_interval_ps": (int, float), "finished": (bool,), "notes": (list,),
+           "provenance": (dict,), "properties": (dict,)}
 
 
-def _dielectric(run: Run, s: Series, st: AnalysisSettings) -> dict[str, Estimate]:
-    from polcg.md.electronic import background_permittivity
+def _field(doc: dict, name: str, path) -> Any:
+    if name not in doc:
+        raise InputError(f"{path}: properties file has no field {name!r}")
+    value, types = doc[name], _SCHEMA[name]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise InputError(f"{path}: field {name!r} must be {' or '.join(t.__name__ for t in types)}, "
+                         f"got {type(value).__name__}")
+    return value
 
-    eps_inf = background_permittivity(run)
-    eps = dielectric_constant(s.dipole_e_nm, float(np.mean(s.volume_nm3)), run.settings.temperature_k,
-                              eps_inf.value)
-    out = {"dielectric_constant": Estimate(eps.value, math.hypot(eps.error, eps_inf.error),
-                                           f"eps_inf {eps_inf.value:.4g} ({eps_inf.detail}); {eps.detail}")}
-    out["dielectric_background"] = eps_inf
+
+def _values(doc: dict, path) -> dict[str, Estimate]:
+    out = {}
+    for name, v in doc.items():
+        if not (isinstance(v, dict) and _number(v.get("value")) and _number(v.get("error"))
+                and isinstance(v.get("detail", ""), str)):
+            raise InputError(f"{path}: property {name!r} must be {{value: number, error: number, detail: text}}")
+        out[name] = Estimate(float(v["value"]), float(v["error"]), v.get("detail", ""))
     return out
 
 
-def _hvap(run: Run, state: np.ndarray, st: AnalysisSettings, values: dict, notes: list) -> None:
-    from polcg.md.gas import GasSettings, gas_pair_energy
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
-    if run.composition.n_water or not run.composition.n_pairs:
-        notes.append("heat of vaporisation is computed for the neat ionic liquid only (x = 0)")
-        return
-    temp = run.settings.temperature_k
-    gas = GasSettings(temperature_k=temp, copies=st.gas_copies, production_ps=st.gas_production_ps,
-                      timestep_fs=run.settings.timestep_fs, seed=run.settings.seed)
-    u_gas = gas_pair_energy(run.model, gas, run.directory / "analysis", st.platform)
-    u_liq = block_average(state["potential_kj_mol"] / run.settings.n_pairs)
-    rt = KB_KJ_MOL_K * temp
-    values["hvap_kj_mol"] = Estimate(u_gas.value - u_liq.value + rt, math.hypot(u_gas.error, u_liq.error),
-                                     f"U_gas {u_gas.value:.2f} ({u_gas.detail}), U_liq/pair {u_liq.value:.2f}, "
-                                     f"RT {rt:.3f} kJ/mol")
-    values["gas_pair_energy_kj_mol"] = u_gas
+
+def analyze(directory, settings: AnalysisSettings = AnalysisSettings()) -> Properties:
+    """The properties `settings` asks for (with those they require), from one pass over the trajectory."""
+    run = Run.open(directory)
+    todo = plan(settings.properties)
+    reducers = {p.name: r for p in todo if (r := p.prepare(run, settings)) is not None}
+    series = collect(run, reducers.values())
+    ctx = Context(run, settings, series, run.state(), run.frame_interval_ps(), reducers)
+    if not run.finished:
+        ctx.notes.append("the run is not finished: only its completed production segments were analysed")
+    failed = set()
+    for prop in todo:
+        if failed.intersection(prop.requires):
+            continue
+        try:
+            ctx.results[prop.name] = prop.compute(ctx)
+        except InputError as exc:  # a property the data cannot give is reported, the others still are
+            ctx.notes.append(f"{label(prop)} not computed: {exc}")
+            failed.add(prop.name)
+    raw = {k: v for k, v in ctx.results.items() if v is not None}
+    return Properties(str(run.directory), run.settings.temperature_k, run.water_fraction, run.settings.n_pairs,
+                      len(series.time_ps), ctx.dt_ps, run.finished, ctx.values, tuple(ctx.notes), raw,
+                      _provenance(run, settings))
 
 
 def _provenance(run: Run, st: AnalysisSettings) -> dict:
