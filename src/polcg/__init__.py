@@ -27,7 +27,8 @@ _API = {
     "MethodSpec": "polcg.qm.spec", "GEBFSettings": "polcg.gebf.driver",
     # polarizabilities
     "ion_polarizability": "polcg.polarizabilities", "ion_from_library": "polcg.polarizabilities",
-    "ion_from_file": "polcg.polarizabilities", "IonPolarizability": "polcg.polarizabilities",
+    "ion_from_file": "polcg.polarizabilities", "ion_from_target": "polcg.polarizabilities",
+    "IonPolarizability": "polcg.polarizabilities",
     "load_polarizabilities": "polcg.polarizabilities",
     "cluster_polarizabilities": "polcg.polarizabilities.cluster",
     # CG models

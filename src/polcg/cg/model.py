@@ -136,6 +136,27 @@ class Epsilon:
         return float(eps)
 
     @classmethod
+    def parse(cls, text: str, option: str = "ε") -> Epsilon:
+        """'2.5' (constant) or 'FORM:c0,c1,...' with FORM polynomial | exponential | rational (x ∈ [0, 1]);
+        InputError naming `option` unless ε is positive at x = 0, 0.5 and 1."""
+        need = {"polynomial": None, "exponential": 3, "rational": 3}
+        try:
+            if ":" not in text:
+                eps = cls(value=float(text))
+            else:
+                form, coeffs = text.split(":", 1)
+                eps = cls(form=form, coefficients=tuple(float(v) for v in coeffs.split(",")))
+            if eps.form != "constant" and (eps.form not in need or len(eps.coefficients) != (need[eps.form]
+                                                                                            or len(eps.coefficients))):
+                raise ValueError(eps.form)
+            for x in (0.0, 0.5, 1.0):
+                eps.at(x)
+        except ValueError:  # InputError is one too
+            raise InputError(f"{option} {text!r}: give a positive number or FORM:c0,c1,... (polynomial: any "
+                             "count; exponential a+b*exp(c x): 3; rational (c0+c1 x)/(1+c2 x): 3)") from None
+        return eps
+
+    @classmethod
     def from_dict(cls, raw: dict) -> Epsilon:
         """The inverse of `dataclasses.asdict` (the form of model.json and the fit's result.json)."""
         coefficients = tuple(float(c) for c in raw["coefficients"])
@@ -182,6 +203,14 @@ class Nonbonded:
             if self.dispersion_correction:
                 raise InputError("the LJ force switch and the dispersion correction do not go together "
                                  "(the switched potential is zero beyond the cutoff; MARTINI uses neither)")
+
+    @classmethod
+    def from_options(cls, cutoff_nm: float = 1.2, dispersion_correction: bool | None = None,
+                     lj_switch_nm: float | None = None) -> Nonbonded:
+        """dispersion_correction None: on with plain truncation, off with the force switch (they exclude each other)."""
+        if dispersion_correction is None:
+            dispersion_correction = lj_switch_nm is None
+        return cls(cutoff_nm=cutoff_nm, dispersion_correction=dispersion_correction, lj_switch_nm=lj_switch_nm)
 
 
 @dataclass(frozen=True)

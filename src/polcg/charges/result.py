@@ -92,6 +92,21 @@ class ClusterCharges:
             raise InputError(f"{path}: ion {bad[0]} names atoms beyond the {len(out.atom_charges)} atom charges")
         return out
 
+    def write_csv(self, path: str | Path, cluster: Cluster) -> Path:
+        """One row per atom: index, element, molecule, ion name, bead, charge (and the full-cluster reference)."""
+        from polcg.io import write_csv_atomic
+
+        bead_of, mol_of = {}, {}
+        for m_idx, (mol, ion) in enumerate(zip(cluster.molecules, self.ions)):
+            mol_of.update({a: (m_idx, ion.name) for a in mol.atoms})
+            bead_of.update({a: b.name for b in mol.beads for a in b.atoms})
+        ref = self.reference["atom_charges"] if self.reference else None
+        header = ["atom", "element", "molecule", "ion", "bead", "charge"] + (["charge_full"] if ref else [])
+        rows = ([a, el, *mol_of[a], bead_of.get(a, ""), f"{q:.6f}"] + ([f"{ref[a]:.6f}"] if ref else [])
+                for a, (el, q) in enumerate(zip(cluster.elements, self.atom_charges)))
+        write_csv_atomic(path, header, rows)
+        return Path(path)
+
     def check_structure(self, cluster: Cluster, where: str) -> None:
         """InputError unless these charges were computed for `cluster` (atom count, then file hash)."""
         if len(self.atom_charges) != cluster.natoms:

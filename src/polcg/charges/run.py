@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.charges.result import ClusterCharges, ion_charges
+from polcg.errors import InputError
 from polcg.gebf.driver import GEBFResult, GEBFSettings, run_gebf
 from polcg.gebf.plan import Layout, run_layout
 from polcg.jobs import JobStore, make_executor, run_jobs
@@ -32,6 +33,16 @@ class RunOptions:
     memory_mb: int | None = None
     warm_start: bool = True
     device_note: str | None = None  # why "auto" fell back to the CPU (`qm.backends.explain_device`)
+
+    def __post_init__(self) -> None:
+        from polcg.qm.backends import devices
+
+        if self.workers < 0:
+            raise InputError(f"--workers {self.workers}: must be >= 0 (0: as many as the machine holds)")
+        if self.memory_mb is not None and self.memory_mb < 100:
+            raise InputError(f"--memory {self.memory_mb}: must be >= 100 MB")
+        if self.device not in devices():
+            raise InputError(f"--device {self.device!r}: choose from {', '.join(devices())}")
 
 
 @dataclass

@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from polcg.cli_common import errors, fail
+from polcg.cli.common import console, errors, fail
 from polcg.errors import PolcgError
-
-console = Console()
 
 
 def chain_cmd(

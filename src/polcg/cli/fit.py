@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from polcg.cli_common import fail
+from polcg.cli.common import console, fail
 from polcg.errors import InputError, PolcgError
 from polcg.units import duration_ps
-
-console = Console()
 
 
 def _floats(text: str, option: str) -> tuple[float, ...]:

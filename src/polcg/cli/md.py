@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 
-from polcg.cli_common import fail
+from polcg.cli.common import console, fail
 from polcg.errors import PolcgError
+from polcg.md.properties import choices_help, default_names
 from polcg.units import duration_ps
-
-console = Console()
 
 
 def simulate_cmd(
@@ -58,8 +56,7 @@ def simulate_cmd(
 
 def analyze_cmd(
     run_dir: Path = typer.Argument(..., help="Run directory of `polcg simulate`."),
-    properties: str = typer.Option(",".join(("density", "diffusion", "conductivity", "dielectric", "hvap", "rdf")),
-                                   help="Comma-separated: density, diffusion, conductivity, dielectric, hvap, rdf."),
+    properties: str = typer.Option(",".join(default_names()), help=f"Comma-separated, from: {choices_help()}."),
     viscosity: float | None = typer.Option(None, help="Shear viscosity (mPa s) for the Yeh-Hummer correction of D."),
     blocks: int = typer.Option(10, help="Time blocks for the errors of D and the conductivity."),
     gas_production: str = typer.Option("2ns", help="Gas-phase ion-pair sampling for the heat of vaporisation."),

@@ -5,43 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from polcg.cli_common import fail
+from polcg.cli.common import console, fail
 from polcg.errors import InputError, PolcgError
 from polcg.export import ENGINES
 
 model_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Build CG models (VaCG, Drude) and export them to OpenMM, GROMACS, LAMMPS.")
-console = Console()
-
-
-def parse_epsilon(text: str, option: str):
-    """'2.5' (constant) or 'FORM:c0,c1,...' with FORM polynomial | exponential | rational (x ∈ [0, 1])."""
-    from polcg.cg.model import Epsilon
-
-    try:
-        if ":" not in text:
-            if float(text) <= 0:
-                _bad(option, text)
-            return Epsilon(value=float(text))
-        form, coeffs = text.split(":", 1)
-        c = tuple(float(v) for v in coeffs.split(","))
-    except ValueError:
-        _bad(option, text)
-    need = {"polynomial": None, "exponential": 3, "rational": 3}
-    if form not in need or (need[form] and len(c) != need[form]):
-        _bad(option, text)
-    eps = Epsilon(form=form, coefficients=c)
-    for x in (0.0, 0.5, 1.0):
-        eps.at(x)
-    return eps
-
-
-def _bad(option: str, text: str):
-    raise InputError(f"{option} {text!r}: give a positive number or FORM:c0,c1,... "
-                     "(polynomial: any count; exponential a+b*exp(c x): 3; rational (c0+c1 x)/(1+c2 x): 3)")
 
 
 @model_app.command("build")
@@ -78,17 +49,15 @@ def build(
 def _build(kind, cation, anion, out, charges, polarizability, water, eps_il, eps_w, thole,
            intermolecular_thole, kd, drude_mass, base, params, cutoff, dispersion_correction, lj_switch) -> None:
     from polcg.cg.builders import IonsSpec, build_drude, build_vacg
-    from polcg.cg.model import Nonbonded
+    from polcg.cg.model import Epsilon, Nonbonded
 
     ions = IonsSpec(cation, anion, base, str(params) if params else None)
-    if dispersion_correction is None:
-        dispersion_correction = lj_switch is None
-    nb = Nonbonded(cutoff_nm=cutoff, dispersion_correction=dispersion_correction, lj_switch_nm=lj_switch)
+    nb = Nonbonded.from_options(cutoff, dispersion_correction, lj_switch)
     q = str(charges) if charges else None
     if kind == "vacg":
         w = None if water.lower() == "none" else water.upper()
-        model = build_vacg(ions, q, w, parse_epsilon(eps_il, "--eps-il"),
-                           parse_epsilon(eps_w, "--eps-w") if eps_w else None, nb)
+        model = build_vacg(ions, q, w, Epsilon.parse(eps_il, "--eps-il"),
+                           Epsilon.parse(eps_w, "--eps-w") if eps_w else None, nb)
     elif kind == "drude":
         model = build_drude(ions, q, str(polarizability) if polarizability else None, thole,
                             intermolecular_thole, kd, drude_mass, nb)
@@ -119,17 +88,11 @@ def export_cmd(
 
 def _export(model_dir, to, out, pairs, water_fraction, density, seed, minimize) -> None:
     from polcg.cg.model import CGModel
-    from polcg.export import export
-    from polcg.md.layout import Composition
-    from polcg.md.packing import lattice_box
-    from polcg.md.system import minimized
+    from polcg.export import export_start_box
 
     model = CGModel.load(model_dir)
-    comp = Composition.from_water_fraction(model, pairs, water_fraction)
-    config = lattice_box(model, comp, density, seed, drude_offset_nm=0.001)  # never r = 0 core–Drude
-    if minimize:
-        config = minimized(model, config)
-    files = export(model, config, to, out)
+    files, config = export_start_box(model, to, out, pairs, water_fraction, density, seed, minimize)
+    comp = config.composition
     console.print(f"{to}: {comp.n_pairs} pairs, {comp.n_water} water molecules, box "
                   f"{config.box_nm[0]:.3f} nm; x = {comp.water_fraction(model):.3f}")
     for role, path in files.items():

@@ -110,3 +110,20 @@ def cluster_polarizabilities(cluster: Cluster, atom_charges: np.ndarray, method:
                    "non_additive_alpha_iso_angstrom3": isotropic(a_gebf) - isotropic(alpha_sum), "gebf": info})
     embedding = {"charges_sha256": hashlib.sha256(np.round(q, 10).tobytes()).hexdigest(), "natoms": cluster.natoms}
     return ClusterPolarizability(tuple(ions), cl, embedding)
+
+
+def in_cluster(path: str | Path, charges_json: str | Path | None, method: MethodSpec, volumes, drude,
+               config: RunConfig, workdir: str | Path, xi: float, eta: int | None, on_note=None) -> dict:
+    """`polcg polarizability CLUSTER --in-cluster`: per-ion α in the cluster's GEBF charges (read from a
+    `polcg charges --json` file made for it, else computed at the default method) and the GEBF cluster α."""
+    from polcg.charges import RunOptions, compute_charges
+    from polcg.structure.io import load_cluster
+
+    cluster = load_cluster(path, total_charge=0)
+    if charges_json is not None:
+        q = read_charges_json(charges_json, cluster)
+    else:
+        if on_note:
+            on_note("computing GEBF charges of the cluster (default method; pass --charges to reuse a run)")
+        q = np.asarray(compute_charges(cluster, options=RunOptions(workdir=str(workdir))).atom_charges)
+    return cluster_polarizabilities(cluster, q, method, volumes, drude, config, workdir, xi, eta).to_dict()

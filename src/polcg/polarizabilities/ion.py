@@ -311,6 +311,19 @@ def ion_from_library(name: str, optimizer: str = "auto", library=None) -> IonInp
     return ion_input(mol[0], elements, coords, source)
 
 
+def ion_from_target(target: str, ion: str | None = None, charge: int | None = None,
+                    optimizer: str = "auto") -> IonInput:
+    """`polcg polarizability TARGET`: a structure file (checked against `ion` and `charge`), else a library ion."""
+    if Path(target).exists():
+        return ion_from_file(target, ion, charge)
+    if any(c in target for c in "./\\"):
+        raise InputError(f"{target}: file not found")
+    inp = ion_from_library(target, optimizer)
+    if charge is not None and charge != inp.charge:
+        raise InputError(f"{target}: the library ion has charge {inp.charge:+d}, not --charge {charge:+d}")
+    return inp
+
+
 def ion_from_file(path: str | Path, ion: str | None = None, charge: int | None = None) -> IonInput:
     """The single molecule of a structure file; `ion` asserts which library entry it is."""
     from polcg.structure.io import load_cluster
