@@ -41,7 +41,8 @@ class Entry(Generic[T]):
 
 
 class Registry(Generic[T]):
-    """Named implementations of one extension point, in registration order."""
+    """Named implementations of one extension point, listed in alphabetical order (registration order
+    depends on which module happened to be imported first)."""
 
     def __init__(self, kind: str, *, package: str | None = None, entry_points: str | None = None):
         self.kind = kind
@@ -84,11 +85,11 @@ class Registry(Generic[T]):
 
     def names(self) -> tuple[str, ...]:
         self._load()
-        return tuple(self._entries)
+        return tuple(sorted(self._entries))
 
     def entries(self) -> Iterator[Entry[T]]:
         self._load()
-        return iter(tuple(self._entries.values()))
+        return iter(tuple(self._entries[k] for k in sorted(self._entries)))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and normalise(name) in self.names()
