@@ -1,8 +1,9 @@
 """Architecture metrics of polcg at two git revisions, side by side (issue 16's before/after).
 
 For each revision: modules and lines of src/polcg, the longest functions, the import graph's cycles
-(every `import polcg...` in a module, function-level imports included, read with `ast`; a cycle is a
-strongly connected group of modules), and the places a new item of each extension point is named.
+(every `import polcg...` in a module, function-level imports included, `if TYPE_CHECKING:` imports
+left out as import-linter's contracts do, read with `ast`; a cycle is a strongly connected group of
+modules) and the modules at the package root.
 
     python benchmarks/architecture_metrics.py --before c176486 --after HEAD \
         --json benchmarks/results/architecture.json
@@ -36,7 +37,7 @@ def sources(rev: str) -> dict[str, str]:
 def imports(name: str, tree: ast.AST, modules: set[str]) -> set[str]:
     """The polcg modules `name` imports (anywhere in it), resolved to the deepest existing module."""
     found = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         targets = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -48,6 +49,20 @@ def imports(name: str, tree: ast.AST, modules: set[str]) -> set[str]:
             if t.startswith("polcg.") and t != name:
                 found.add(t)
     return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under `if TYPE_CHECKING:` (imports for annotations only)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            test = child.test if isinstance(child, ast.If) else None
+            if test is not None and "TYPE_CHECKING" in ast.unparse(test):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
