@@ -91,7 +91,10 @@ def test_free_rotor_dipole_fluctuation_is_kirkwood_with_physical_charges(ideal_r
     kirkwood = 100 * np.sum(mu**2) * (E_C * NM) ** 2 / (3 * EPS0_F_M * volume * NM**3 * KB_J_K * T)
     eps, bg = props.values["dielectric_constant"], props.values["dielectric_background"]
     assert bg.value == pytest.approx(1e8)
-    assert eps.value - bg.value == pytest.approx(kirkwood, rel=0.15)
+    # within 3 standard errors (the estimate's own, from blocking: ~14 % of the value for 240 ps of 100
+    # rotors, so a fixed 15 % band passed or failed with the trajectory's luck), and the error small enough
+    # that a factor lost in the estimator (3, ε0, the √ε scaling) would still fail
+    assert abs(eps.value - bg.value - kirkwood) < 3 * eps.error and eps.error < 0.2 * kirkwood
 
 
 def test_ideal_rdf_is_one_and_hvap_is_rt(ideal_run):

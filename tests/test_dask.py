@@ -28,14 +28,37 @@ def client():
     cluster.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def killable():
-    """A cluster of its own for the SIGKILL tests: two worker processes under nannies, which restart
-    a killed worker."""
+    """A fresh cluster for each SIGKILL test: two worker processes under nannies, which restart a killed
+    worker. (Shared between the two kill tests, the second one's map waited for ever in 1 of 3 loaded full
+    runs: a cluster that has already lost a worker is not a clean start.)"""
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
+
+
+def _within(seconds, fn):
+    """fn() on a daemon thread: a Dask map that never returns fails the test instead of hanging CI."""
+    import threading
+
+    box = {}
+
+    def call():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the test's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"no result from the Dask cluster in {seconds} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _run(path, workdir, **options):
@@ -108,7 +131,7 @@ def test_a_worker_killed_mid_pass_costs_only_the_jobs_it_held(nh4cl_cluster, tmp
 
     try:
         options = RunOptions(workdir=str(tmp_path / "dask"), scheduler=killable)
-        res = compute_charges(cluster, FAST, ions, "ions", options, on_job=kill_a_busy_worker)
+        res = _within(300, lambda: compute_charges(cluster, FAST, ions, "ions", options, on_job=kill_a_busy_worker))
     finally:
         killable.unregister_worker_plugin("count-starts")
     assert killed
@@ -125,7 +148,7 @@ def _square(v):
 
 
 def test_dask_executor_maps_every_job(client):
-    out = dict(DaskExecutor(client).map_unordered(_square, [1, 2, 3, 4]))
+    out = _within(120, lambda: dict(DaskExecutor(client).map_unordered(_square, [1, 2, 3, 4])))
     assert out == {1: 1, 2: 4, 3: 9, 4: 16}
 
 
@@ -208,7 +231,7 @@ def test_fit_simulations_on_dask_lose_only_the_segment_in_flight(killable, tmp_p
 
     watcher = threading.Thread(target=kill_after_first_segment)
     watcher.start()
-    out = dict(DaskExecutor(killable).map_unordered(run_job, jobs))
+    out = _within(300, lambda: dict(DaskExecutor(killable).map_unordered(run_job, jobs)))
     watcher.join()
     assert killed and set(out) == set(jobs)
     assert all(f.stat().st_mtime_ns == t for f, t in killed["files"].items())  # continued, not restarted

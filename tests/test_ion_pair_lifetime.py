@@ -104,7 +104,7 @@ def short_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("ipl") / "run"
     model = build_vacg(IonsSpec("C4mim", "PF6"), water=None, eps_il=Epsilon(value=2.0))
     simulate(model, RunSettings(n_pairs=40, temperature_k=500.0, pressure_bar=None, equilibrate_ps=5.0,
-                                production_ps=150.0, report_ps=0.25, segment_ps=50.0, platform="CPU",
+                                production_ps=80.0, report_ps=0.25, segment_ps=40.0, platform="CPU",
                                 timestep_fs=10.0, seed=2), d)
     return d
 
