@@ -63,7 +63,7 @@ class Lattice(NamedTuple):
 
 def total_dm(mol, dm) -> np.ndarray:
     """Validated total (α+β) AO density (a (2, nao, nao) stack is summed)."""
-    from polcg.qm.populations import check_mol_dm
+    from polcg.qm.density_check import check_mol_dm
 
     return check_mol_dm(mol, dm)
 

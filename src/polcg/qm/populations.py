@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm
 
-__all__ = ["atomic_charges", "check_mol_dm"]
+__all__ = ["atomic_charges"]
 
 
 def atomic_charges(mol, dm, scheme: str) -> np.ndarray:

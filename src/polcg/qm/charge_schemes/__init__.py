@@ -7,7 +7,7 @@ another distribution can add one through the ``polcg.charge_schemes`` entry-poin
 scheme is one new module. The modules import pyscf and scipy inside their functions: looking up a
 name (e.g. to validate a :class:`polcg.qm.spec.MethodSpec`) stays cheap.
 
-Shared input checks live in :mod:`polcg.qm.charge_schemes._density`; the dispatch function is
+Shared input checks live in :mod:`polcg.qm.density_check`; the dispatch function is
 :func:`polcg.qm.populations.atomic_charges`.
 """
 

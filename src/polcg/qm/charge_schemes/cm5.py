@@ -31,8 +31,8 @@ import numpy as np
 
 from polcg.errors import InputError
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm
 from polcg.qm.charge_schemes.hirshfeld import hirshfeld_charges
+from polcg.qm.density_check import check_mol_dm
 
 ALPHA = 2.474  # Å⁻¹
 #: covalent radii R_k (Å)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm
+from polcg.qm.density_check import check_mol_dm
 
 #: CHELPG "short" exclusion radii (Å), Breneman & Wiberg 1990
 CHELPG_RADII = {"H": 1.45, "C": 1.50, "N": 1.70, "O": 1.70}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm
+from polcg.qm.density_check import check_mol_dm
 
 
 @CHARGE_SCHEMES.register("hirshfeld", help="stockholder partition, free-atom HF densities")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm
+from polcg.qm.density_check import check_mol_dm
 
 
 @CHARGE_SCHEMES.register("meta_lowdin", help="Mulliken on pyscf's meta-Löwdin AOs")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from polcg.qm.charge_schemes import CHARGE_SCHEMES
-from polcg.qm.charge_schemes._density import check_mol_dm, sum_by_atom
+from polcg.qm.density_check import check_mol_dm, sum_by_atom
 
 
 @CHARGE_SCHEMES.register("npa", help="natural population analysis")

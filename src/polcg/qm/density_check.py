@@ -1,4 +1,5 @@
-"""The checks every charge scheme applies to its input ``(mol, dm)``, and per-atom sums of AO populations.
+"""The checks every density consumer (the charge schemes, the AIM density grids) applies to its input
+``(mol, dm)``, and per-atom sums of AO populations.
 
 Charges from an embedded calculation (``pyscf.qmmm``) are those of the QM subsystem alone: its
 nuclei and electrons, never the background charges, which are not part of ``mol``.
