@@ -37,15 +37,6 @@ class ClusterPolarizability:
         return {"ions": list(self.ions), "cluster": self.cluster, "embedding": self.embedding}
 
 
-def read_charges_json(path: str | Path, cluster: Cluster) -> np.ndarray:
-    """Atomic charges from a `polcg charges --json` file made for this very cluster file."""
-    from polcg.charges import ClusterCharges
-
-    charges = ClusterCharges.load(path)
-    charges.check_structure(cluster, str(path))
-    return np.asarray(charges.atom_charges)
-
-
 def job_alpha_au(job: QMJob, config: RunConfig, workdir: str | Path | None) -> np.ndarray:
     """Analytic α (bohr³) of one QM job, cached as workdir/polarizability/alpha-<key>.json."""
     from polcg.qm.polarizability import analytic_polarizability, converged_scf
@@ -116,14 +107,16 @@ def in_cluster(path: str | Path, charges_json: str | Path | None, method: Method
                config: RunConfig, workdir: str | Path, xi: float, eta: int | None, on_note=None) -> dict:
     """`polcg polarizability CLUSTER --in-cluster`: per-ion α in the cluster's GEBF charges (read from a
     `polcg charges --json` file made for it, else computed at the default method) and the GEBF cluster α."""
-    from polcg.charges import RunOptions, compute_charges
+    from polcg.charges import ClusterCharges, RunOptions, compute_charges
     from polcg.structure.io import load_cluster
 
     cluster = load_cluster(path, total_charge=0)
     if charges_json is not None:
-        q = read_charges_json(charges_json, cluster)
+        charges = ClusterCharges.load(charges_json)
+        charges.check_structure(cluster, str(charges_json))  # made for this very cluster file
     else:
         if on_note:
             on_note("computing GEBF charges of the cluster (default method; pass --charges to reuse a run)")
-        q = np.asarray(compute_charges(cluster, options=RunOptions(workdir=str(workdir))).atom_charges)
+        charges = compute_charges(cluster, options=RunOptions(workdir=str(workdir)))
+    q = np.asarray(charges.atom_charges)
     return cluster_polarizabilities(cluster, q, method, volumes, drude, config, workdir, xi, eta).to_dict()
