@@ -68,7 +68,7 @@ def build(cfg: ChainConfig, kind: str, charges: str):
 
     ions = IonsSpec(cfg.cation, cfg.anion, cfg.cg.base, str(cfg.cg.params) if cfg.cg.params else None)
     switch = cfg.vacg.lj_switch_nm if kind == "vacg" else None
-    nb = Nonbonded(cutoff_nm=cfg.cg.cutoff_nm, dispersion_correction=switch is None, lj_switch_nm=switch)
+    nb = Nonbonded.from_options(cfg.cg.cutoff_nm, lj_switch_nm=switch)
     if kind == "vacg":
         eps_w = Epsilon(value=cfg.vacg.eps_w) if cfg.vacg.eps_w else None
         return build_vacg(ions, charges, cfg.vacg.water, Epsilon(value=1.0), eps_w, nb)
