@@ -117,7 +117,7 @@ def test_process_workers_agree_with_serial(nh4cl_cluster, tmp_path):
 def test_scf_failure_names_the_subsystem(nh4cl_cluster, tmp_path):
     method = MethodSpec(xc="HF", basis="sto-3g", scheme="mulliken", max_cycle=1, conv_tol=1e-12)
     with pytest.raises(QMError, match=r"SCF did not converge for subsystem F\[0\]"):
-        run(nh4cl_cluster, tmp_path, GEBFSettings(xi=1.0), method=method)
+        run(nh4cl_cluster, tmp_path, GEBFSettings(xi=1.0), method=method, options={"workers": 1})  # in order
 
 
 def test_json_document_has_the_contract_fields(nh4cl_cluster, tmp_path):
