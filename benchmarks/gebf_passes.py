@@ -9,8 +9,13 @@ wall-time ratio. Example (the README example, 2 cores):
     python benchmarks/gebf_passes.py examples/clusters/etnh3_no3_4.xyz --xc HF --basis 6-31G --eta 2 \\
         --variants full:1,fast:1,fast:0 --out benchmarks/results/gebf_passes_readme.json
 
-A variant is PLAN:WORKERS (WORKERS 0 = the default layout). Variants run one after another, never
-at the same time, so their wall times compare.
+A variant is PLAN:WORKERS[:noreuse] (WORKERS 0 = the default layout; `noreuse` runs without keeping
+potentials and DF tensors across passes and with PySCF's extra check cycle, as polcg did before
+`polcg.qm.reuse`). Variants run one after another, never at the same time, so their wall times
+compare. The README figure:
+
+    python benchmarks/gebf_passes.py examples/clusters/etnh3_no3_4.xyz --xc HF --basis 6-31G --eta 2 \
+        --variants fast:0:noreuse,fast:0 --out benchmarks/results/gebf_reuse_readme.json
 """
 
 from __future__ import annotations
@@ -48,17 +53,19 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def run_variant(cluster, method, plan: str, workers: int, args) -> tuple[dict, object]:
+def run_variant(cluster, method, plan: str, workers: int, args, reuse: bool = True) -> tuple[dict, object]:
     settings = GEBFSettings(eta=args.eta or None, passes=plan)
-    store = args.workdir / f"{plan}_{workers}"
+    store = args.workdir / f"{plan}_{workers}_{'reuse' if reuse else 'noreuse'}"
     shutil.rmtree(store, ignore_errors=True)  # cold: nothing reused
     atoms, charges, _ = molecule_fragments(cluster, "pairs")
     estimate = plan_gebf(cluster.elements, cluster.coords_angstrom, atoms, charges, method, settings, workers)
     t0 = time.perf_counter()
-    res = compute_charges(cluster, method, settings, options=RunOptions(workers=workers, workdir=str(store)))
+    options = RunOptions(workers=workers, workdir=str(store), reuse=reuse, check_cycle=not reuse)
+    res = compute_charges(cluster, method, settings, options=options)
     wall = time.perf_counter() - t0
     cycles = [json.loads(p.read_text())["result"]["scf_cycles"] for p in (store / "jobs").glob("*/*.json")]
-    record = {"plan": plan, "workers_option": workers, "layout": res.provenance["layout"], "wall_s": wall,
+    record = {"plan": plan, "workers_option": workers, "reuse": reuse, "check_cycle": not reuse,
+              "layout": res.provenance["layout"], "wall_s": wall,
               "estimated_wall_s": estimate.estimated_wall_s, "iterations": res.iterations,
               "max_charge_change": list(res.max_charge_change), "passes": res.gebf["passes"],
               "jobs_computed": res.timing["jobs_computed"], "scf_cycles_total": int(sum(cycles)),
@@ -101,13 +108,13 @@ def main(argv=None) -> None:
            "versions": versions(), "variants": []}
     results = []
     for v in args.variants.split(","):
-        plan, workers = v.split(":")
-        record, res = run_variant(cluster, method, plan, int(workers), args)
+        plan, workers, *flags = v.split(":")
+        record, res = run_variant(cluster, method, plan, int(workers), args, reuse="noreuse" not in flags)
         results.append(res)
         record["vs_first"] = compare(res, results[0])
         doc["variants"].append(record)
-        print(json.dumps({k: record[k] for k in ("plan", "workers_option", "wall_s", "scf_cycles_total", "vs_first")}),
-              flush=True)
+        shown = ("plan", "workers_option", "reuse", "wall_s", "scf_cycles_total", "vs_first")
+        print(json.dumps({k: record[k] for k in shown}), flush=True)
         write_json_atomic(args.out, doc)
     if args.reference:
         doc["full_cluster"] = reference_record(cluster, method, results[-1], args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -32,6 +33,8 @@ class RunOptions:
     workdir: str = "polcg_work"
     memory_mb: int | None = None
     warm_start: bool = True
+    reuse: bool = True
+    check_cycle: bool = False
     device_note: str | None = None  # why "auto" fell back to the CPU (`qm.backends.explain_device`)
 
     def __post_init__(self) -> None:
@@ -93,6 +96,7 @@ def make_runner(options: RunOptions, layout: Layout, on_stage=None, on_job=None)
     else:
         device = options.device
         config = RunConfig(device=device, threads=0, memory_mb=options.memory_mb, guess_dir=guess_dir)
+    config = replace(config, reuse=options.reuse, check_cycle=options.check_cycle)
     return _Runner(device, config, JobStore(workdir), make_executor(layout.workers, options.scheduler),
                    on_stage, on_job, layout=layout, device_note=options.device_note)
 
@@ -144,6 +148,8 @@ def compute_charges(cluster: Cluster, method: MethodSpec = MethodSpec(), setting
         ref = full_reference(cluster, method, runner, res) if reference else None
     finally:
         runner.executor.close()
+        if runner.config.guess_dir:  # density-fitting tensors serve one run's passes only
+            shutil.rmtree(Path(runner.config.guess_dir) / "df", ignore_errors=True)
     return ClusterCharges(
         atom_charges=tuple(float(q) for q in res.atom_charges),
         ions=ion_charges(cluster, res.atom_charges),

@@ -136,10 +136,18 @@ def _pass_list(subs, frags, method, settings):
     if settings.passes == "fast" and settings.cheap_passes > 0:
         cheap = cheap_method(method, settings)
         return ([("isolated fragments", cheap, frags, "cold"), ("cheap pass 1", cheap, subs, "parts")]
-                + [(f"cheap pass {i}", cheap, subs, "warm") for i in range(2, settings.cheap_passes + 1)]
-                + [("embedding pass 1", method, subs, "warm")])
+                + [(f"cheap pass {i}", cheap, subs, "reused") for i in range(2, settings.cheap_passes + 1)]
+                + [("embedding pass 1", method, subs, _restart(cheap, method))])
     return [("isolated fragments", method, frags, "cold"), ("embedding pass 1", method, subs, "parts"),
-            ("embedding pass 2", method, subs, "warm")]
+            ("embedding pass 2", method, subs, "reused")]
+
+
+def _restart(before: MethodSpec, now: MethodSpec) -> str:
+    """A pass after one at `before`: it reuses that pass's potentials where they are the same
+    (`polcg.qm.reuse`: HF, or the same grid), else it only warm-starts from its densities."""
+    from polcg.qm.reuse import potential_key
+
+    return "reused" if potential_key(before) == potential_key(now) else "warm"
 
 
 def _size(sub: Subsystem, elements, coords, method: MethodSpec) -> JobSize:

@@ -22,7 +22,9 @@ from polcg.qm.spec import MethodSpec, QMJob
 K_XC = {"LDA": 12.0, "GGA": 25.0, "MGGA": 50.0, "HF": 0.0}
 K_JK, K_DF, K_NPA = 1670.0, 2900.0, 40.0
 # SCF Fock builds per job: a cold start (minao guess), a guess assembled from parts, a warm restart
-CYCLES = {"cold": 13, "parts": 10, "warm": 9}
+# from its own density of another grid, one that reuses that density's potential (`polcg.qm.reuse`:
+# no build for the starting density, nor for the DF tensor where it is kept)
+CYCLES = {"cold": 12, "parts": 9, "warm": 8, "reused": 7}
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,13 @@ def xc_type(method: MethodSpec) -> str:
 
 
 def estimate_seconds(size: JobSize, method: MethodSpec, start: str, flops: float | None = None) -> float:
-    """Estimated wall time of one job (`start`: "cold" | "parts" | "warm")."""
+    """Estimated wall time of one job (`start`: "cold" | "parts" | "warm" | "reused")."""
+    from polcg.qm.reuse import DF_CACHE_MB
+
     flops = flops or machine_flops()
     per_cycle = K_XC[xc_type(method)] * size.ngrid * size.nao**2 + K_JK * size.naux * size.nao**2
-    once = K_DF * size.naux * size.nao**2 + K_NPA * size.nao**3
+    df_kept = start == "reused" and size.df_mb <= DF_CACHE_MB
+    once = (0.0 if df_kept else K_DF * size.naux * size.nao**2) + K_NPA * size.nao**3
     return (CYCLES[start] * per_cycle + once) / flops
 
 

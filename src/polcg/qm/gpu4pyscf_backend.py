@@ -24,6 +24,7 @@ class GPU4PySCFBackend(PySCFBackend):
     """Runs a `QMJob` with GPU4PySCF on the current CUDA device."""
 
     name = "gpu4pyscf"
+    reuses = False  # potentials and DF tensors would have to be kept on the device: not done yet
     not_found = ("--device gpu: no usable GPU with gpu4pyscf here "
                  "(install with `pip install polcg[gpu]` on a CUDA machine)")
 

@@ -6,7 +6,8 @@ from it. A job on atoms never computed before can start from *parts*: blocks of 
 densities, each mapping some of the source's atoms onto some of the job's (`GuessPart`). GEBF uses
 this for a subsystem's first pass (its fragments' densities, block-diagonal) and for a derived
 subsystem (its block of a containing subsystem's density). A warm start changes the number of SCF
-cycles, never the converged answer.
+cycles, never the converged answer. A saved density may carry its two-electron potential
+(`polcg.qm.reuse`), which spares a warm start from its own density its first Fock build.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ def guess_path(guess_dir: str, geometry_key: str) -> str:
     return os.path.join(guess_dir, geometry_key[:32] + ".npz")
 
 
-def save_density(guess_dir: str | None, geometry_key: str, dm, mol) -> None:
-    """Keep a converged density (restricted: nao×nao; unrestricted: 2×nao×nao) with its AO offsets."""
+def save_density(guess_dir: str | None, geometry_key: str, dm, mol, potential: dict | None = None) -> None:
+    """Keep a converged density (restricted: nao×nao; unrestricted: 2×nao×nao) with its AO offsets,
+    and with `potential` (arrays from `polcg.qm.reuse.potential_arrays`) when given."""
     if not guess_dir:
         return
     with atomic_path(guess_path(guess_dir, geometry_key), suffix=".npz") as tmp:
-        np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]))
+        np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]), **(potential or {}))
 
 
 def _load(guess_dir: str, geometry_key: str):
@@ -53,16 +55,28 @@ def _load(guess_dir: str, geometry_key: str):
 def load_density(guess_dir: str | None, geometry_key: str, options, mol):
     """A starting density for `mol`: its own saved one, else the first of `options` (each a tuple of
     `GuessPart`s) whose parts are all at hand, else None."""
+    return load_start(guess_dir, geometry_key, options, mol)[0]
+
+
+def load_start(guess_dir: str | None, geometry_key: str, options, mol, potential_key: str | None = None):
+    """(density, its potential): the density as `load_density` finds it; the potential saved with
+    it under `potential_key` when the density is the job's own, else None."""
+    from polcg.qm.reuse import potential_from_arrays
+
     if not guess_dir:
-        return None
-    own = _load(guess_dir, geometry_key)
-    if own is not None and own[0].shape[-1] == mol.nao:
-        return own[0]
+        return None, None
+    try:
+        with np.load(guess_path(guess_dir, geometry_key)) as data:
+            dm = data["dm"]
+            if dm.shape[-1] == mol.nao:
+                return dm, potential_from_arrays(data, potential_key, dm.shape) if potential_key else None
+    except (OSError, ValueError, KeyError):
+        pass
     for parts in options:
         dm = assemble_density(guess_dir, parts, mol)
         if dm is not None:
-            return dm
-    return None
+            return dm, None
+    return None, None
 
 
 def assemble_density(guess_dir: str, parts, mol):

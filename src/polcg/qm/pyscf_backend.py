@@ -8,7 +8,8 @@ import numpy as np
 
 from polcg.errors import QMError
 from polcg.qm.backends import BACKENDS
-from polcg.qm.guess import load_density, save_density
+from polcg.qm.guess import load_start, save_density
+from polcg.qm.reuse import PotentialHook, df_path, load_df_tensor, potential_arrays, potential_key, save_df_tensor
 from polcg.qm.spec import QMJob, QMResult, RunConfig
 
 
@@ -44,6 +45,9 @@ class PySCFBackend:
     def versions() -> dict:
         return versions()
 
+    #: keeps two-electron potentials and density-fitting tensors across passes (`polcg.qm.reuse`)
+    reuses = True
+
     def compute(self, job: QMJob, config: RunConfig) -> QMResult:
         from pyscf import lib
 
@@ -52,19 +56,21 @@ class PySCFBackend:
         t0 = time.perf_counter()
         mol = build_mol(job, config)
         mf = self.build_scf(mol, job)
-        dm0 = load_density(config.guess_dir, job.geometry_key(), job.guess, mol)
-        notes: list[str] = []
-        mf.kernel(dm0=dm0)
-        if not mf.converged:
-            notes.append("SCF retried with damping 0.5 and level shift 0.3 Eh after non-convergence")
-            mf.damp, mf.level_shift, mf.diis_start_cycle, mf.max_cycle = 0.5, 0.3, 4, 2 * job.method.max_cycle
-            mf.kernel(dm0=mf.make_rdm1())
-        if not mf.converged:
-            raise QMError(f"SCF did not converge for subsystem {job.label or job.key()[:12]} "
-                          f"({job.natoms} atoms, charge {job.charge:+d}) after a damped retry")
+        mf.conv_check = config.check_cycle
+        reuse = config.reuse and self.reuses and bool(config.guess_dir)
+        pkey = potential_key(job.method) if reuse else None
+        dm0, start = load_start(config.guess_dir, job.geometry_key(), job.guess, mol, pkey)
+        hook = PotentialHook(mf, dm0, start) if reuse else None
+        df_file = df_path(config.guess_dir, job.geometry_key(), job.method.auxbasis) \
+            if reuse and job.method.density_fit else None
+        load_df_tensor(mf, df_file)
+        notes = _converge(mf, dm0, job)
         dm = self.to_numpy(mf.make_rdm1())
         dm_total = dm[0] + dm[1] if getattr(dm, "ndim", 2) == 3 else dm
-        save_density(config.guess_dir, job.geometry_key(), dm, mol)
+        veff = hook.potential_of(dm) if hook else None
+        save_density(config.guess_dir, job.geometry_key(), dm, mol,
+                     None if veff is None else potential_arrays(veff, pkey))
+        save_df_tensor(mf, df_file)
         m = job.method
         embedding = () if m.background_scheme == m.scheme else _charges(mol, dm_total, m.background_scheme)
         return QMResult(
@@ -81,6 +87,20 @@ class PySCFBackend:
             notes=tuple(notes),
             embedding_charges=tuple(float(q) for q in embedding),
         )
+
+
+def _converge(mf, dm0, job: QMJob) -> list[str]:
+    """Run the SCF from `dm0`; once more with damping and a level shift if it does not converge."""
+    notes: list[str] = []
+    mf.kernel(dm0=dm0)
+    if not mf.converged:
+        notes.append("SCF retried with damping 0.5 and level shift 0.3 Eh after non-convergence")
+        mf.damp, mf.level_shift, mf.diis_start_cycle, mf.max_cycle = 0.5, 0.3, 4, 2 * job.method.max_cycle
+        mf.kernel(dm0=mf.make_rdm1())
+    if not mf.converged:
+        raise QMError(f"SCF did not converge for subsystem {job.label or job.key()[:12]} "
+                      f"({job.natoms} atoms, charge {job.charge:+d}) after a damped retry")
+    return notes
 
 
 def build_mol(job: QMJob, config: RunConfig):

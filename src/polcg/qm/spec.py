@@ -180,7 +180,11 @@ class RunConfig:
     device: "auto" | "cpu" | "gpu" ("auto" is probed where the job runs). threads: per QM process
     (0: decided where the job runs, `jobs.executors.local_config`). memory_mb: PySCF max_memory
     (None: decided where the job runs). guess_dir: where SCF densities are kept to warm-start
-    later jobs on the same atoms (None: no warm start). verbose: PySCF verbosity.
+    later jobs on the same atoms (None: no warm start). reuse: keep with each density its
+    two-electron potential, and small density-fitting tensors, for later jobs on the same atoms
+    (`polcg.qm.reuse`; CPU backend). check_cycle: PySCF's extra Fock build after convergence (its
+    `conv_check`; off: the converged cycle's density and energy are the result). verbose: PySCF
+    verbosity. None of these changes an answer beyond the SCF threshold.
     """
 
     device: str = "cpu"
@@ -188,3 +192,5 @@ class RunConfig:
     memory_mb: int | None = 4000
     guess_dir: str | None = None
     verbose: int = 0
+    reuse: bool = True
+    check_cycle: bool = False
