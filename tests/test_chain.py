@@ -3,6 +3,7 @@ next, a killed run resumes without redoing finished work, the ε_IL choice and t
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ class Killed(Exception):
 
 def test_tiny_chain_runs_every_stage_and_resumes_after_a_kill(tmp_path):
     cfg = load_config(TINY)
+    cfg = replace(cfg, md=replace(cfg.md, workers=1))  # one run at a time, so the kill lands mid-run
     out = tmp_path / "chain"
     segments = []
 
@@ -137,3 +139,40 @@ def test_scan_falls_back_to_apparent_d_and_the_report_does_not():
     assert set(from_analysis(values, "C4mim", "BF4")) == {"D_cation_m2_s"}
     scan = from_analysis(values, "C4mim", "BF4", apparent=True)
     assert scan["D_anion_m2_s"]["value"] == 1e-11 and "upper bound" in scan["D_anion_m2_s"]["detail"]
+
+
+def test_a_stage_runs_its_simulations_side_by_side_and_a_killed_stage_resumes(tmp_path):
+    import multiprocessing as mp
+
+    from polcg.chain import runs, scan
+
+    cfg = load_config(TINY)
+    cfg = replace(cfg, md=replace(cfg.md, workers=2))
+    out = tmp_path / "chain"
+    run_chain(cfg, out, stages=("charges", "model"))
+    jobs = [j for _, group in scan.jobs(cfg, out) for j in group]
+    assert len(jobs) == 2 and runs.md_workers(cfg.md) == 2
+
+    seen = []
+
+    def kill_once_both_started(label, done, total):
+        seen.append(label)
+        if len(set(seen)) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        runs._side_by_side(jobs, 2, 1, kill_once_both_started, poll_s=0.2)
+    assert mp.active_children() == []  # the kill ended both simulations, not only the parent's wait
+    assert {j.label for j in jobs} == set(seen)  # both ran at once: each reported a segment before the kill
+    first_segment = {j.key: sorted((j.directory / "run" / "traj").glob("*"))[0] for j in jobs}
+    stamps = {k: (p.name, p.stat().st_mtime_ns) for k, p in first_segment.items()}
+
+    records = runs.run_jobs(jobs, cfg.md)
+    assert set(records) == {j.key for j in jobs}
+    assert all(records[j.key]["values"]["density_g_cm3"]["value"] > 0 for j in jobs)
+    # the resumed runs continued from their checkpoints: the segments written before the kill are untouched
+    assert {k: (p.name, p.stat().st_mtime_ns) for k, p in first_segment.items()} == stamps
+    written = {j.key: (j.directory / "record.json").stat().st_mtime_ns for j in jobs}
+    again = runs.run_jobs(jobs, cfg.md)  # finished: read back, nothing rerun
+    assert {j.key: (j.directory / "record.json").stat().st_mtime_ns for j in jobs} == written
+    assert json.dumps(again, sort_keys=True) == json.dumps(records, sort_keys=True)

@@ -85,6 +85,7 @@ class MDConfig:
     blocks: int = 10
     gas_production_ps: float = 2000.0
     friction_per_ps: float = 1.0
+    workers: int = 0  # simulations of a stage run at once; 0: one per core on the CPU platform, else 1
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,10 @@ def _md(top: _Section) -> MDConfig:
                                                                                       integer=True),
         blocks=s.number("blocks", 10, integer=True), gas_production_ps=s.duration("gas_production", "2ns"),
         friction_per_ps=s.number("friction", 1.0), timestep_fs=None if timestep is None else timestep * 1e3,
-        validate_production_ps=s.duration("validate_production", "auto", allow_auto=True))
+        validate_production_ps=s.duration("validate_production", "auto", allow_auto=True),
+        workers=s.number("workers", 0, positive=False, integer=True))
+    if cfg.workers < 0:
+        s.fail("workers", f"{cfg.workers}: must be >= 0 (0: one per core on the CPU platform)")
     if cfg.blocks < 2:
         s.fail("blocks", f"{cfg.blocks}: need at least 2 time blocks for an error bar")
     if cfg.box_check_pairs == cfg.pairs:

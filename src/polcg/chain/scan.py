@@ -19,7 +19,7 @@ from polcg.chain.config import ChainConfig
 from polcg.chain.published import EXPERIMENT, load_table
 from polcg.chain.quantities import from_analysis
 from polcg.chain.record import RECORD, inputs_key, read_record, write_record
-from polcg.chain.runs import analysis_settings, combine, md_job, run_job, run_settings
+from polcg.chain.runs import analysis_settings, combine, md_job, run_jobs, run_settings
 from polcg.errors import InputError
 
 
@@ -80,8 +80,10 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
 
     ins, goals = inputs(cfg, out), targets(cfg)
     rows = []
-    for eps, runs in jobs(cfg, out):
-        records = [run_job(j, on_run) for j in runs]
+    todo = jobs(cfg, out)
+    done = run_jobs([j for _, runs in todo for j in runs], cfg.md, on_run)
+    for eps, runs in todo:
+        records = [done[j.key] for j in runs]
         q = from_analysis(combine(records), cfg.cation, cfg.anion, apparent=True)
         rows.append({"eps_il": eps, "runs": [r["run"] for r in records], "values": q,
                      "notes": sorted({n for r in records for n in r["notes"]})})

@@ -16,7 +16,7 @@ from polcg.chain import model_stage, scan
 from polcg.chain.config import ChainConfig
 from polcg.chain.quantities import from_analysis
 from polcg.chain.record import RECORD, inputs_key, read_record, write_record
-from polcg.chain.runs import analysis_settings, combine, fit_window_ps, md_job, run_job, run_settings
+from polcg.chain.runs import analysis_settings, combine, fit_window_ps, md_job, run_jobs, run_settings
 
 SPECIES = ("D_cation_m2_s", "D_anion_m2_s")
 
@@ -64,10 +64,9 @@ def is_done(cfg: ChainConfig, out: Path) -> bool:
 def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     from polcg.io import write_json_atomic
 
-    ins, rows = inputs(cfg, out), []
-    for cond in conditions(cfg, out):
-        records = [run_job(j, on_run) for j in cond.jobs]
-        rows.append(_row(cfg, cond, records))
+    ins, conds = inputs(cfg, out), conditions(cfg, out)
+    done = run_jobs([j for c in conds for j in c.jobs], cfg.md, on_run)
+    rows = [_row(cfg, cond, [done[j.key] for j in cond.jobs]) for cond in conds]
     built = models(cfg, out)
     doc = {"conditions": rows, "yeh_hummer": _box_checks(cfg, rows),
            "models": {k: {"sha256": m.sha256(), "eps_il": m.dielectric.eps_il.value if k == "vacg" else None,

@@ -267,6 +267,11 @@ def integrator_for(model: CGModel, s: RunSettings) -> openmm.Integrator:
     return integ
 
 
+def platform_name(name: str) -> str:
+    """The OpenMM platform a run asking for `name` ("auto" or a platform) gets here."""
+    return _platform(name).getName()
+
+
 def _platform(name: str) -> openmm.Platform:
     names = [openmm.Platform.getPlatform(i).getName() for i in range(openmm.Platform.getNumPlatforms())]
     if name != "auto":
