@@ -108,7 +108,7 @@ def test_a_df_tensor_above_the_cap_is_not_kept(tmp_path, monkeypatch):
 def test_gebf_with_reuse_matches_gebf_without_and_leaves_no_df_tensors(nh4cl_cluster, tmp_path):
     clus = load_cluster(nh4cl_cluster, total_charge=0)
     settings = GEBFSettings(xi=3.0, eta=2)
-    runs = {reuse: compute_charges(clus, DFT, settings, options=RunOptions(
+    runs = {reuse: compute_charges(clus, HF, settings, options=RunOptions(
         workers=1, workdir=str(tmp_path / str(reuse)), reuse=reuse, check_cycle=not reuse)) for reuse in (True, False)}
     assert np.max(np.abs(np.array(runs[True].atom_charges) - runs[False].atom_charges)) < 1e-5
     assert abs(runs[True].energy_hartree - runs[False].energy_hartree) < 1e-7
