@@ -36,6 +36,29 @@ def test_fast_plan_matches_the_full_plan_in_fewer_accurate_jobs(nh4cl_cluster, t
     assert accurate < sum(p["jobs"] for p in full.gebf["passes"])
 
 
+def test_fast_plan_stops_when_the_last_two_changes_put_the_charges_within_tolerance(nh4cl_cluster, tmp_path):
+    # at tol 1e-4 the first accurate pass still moves the charges by ~3e-4 e (mostly the cheap grid's
+    # error in the background), but after a 0.057 e cheap pass that is a contraction of ~0.005 per pass
+    clus = load_cluster(nh4cl_cluster, total_charge=0)
+    runs = {p: compute_charges(clus, DFT, GEBFSettings(xi=3.0, eta=2, passes=p, tol_charge=1e-4),
+                               options=RunOptions(workers=1, workdir=str(tmp_path / p))) for p in ("fast", "full")}
+    fast, full = runs["fast"], runs["full"]
+    assert fast.converged and fast.max_charge_change[-1] > 1e-4
+    accurate = [p for p in fast.gebf["passes"] if p["pass"].startswith("embedding")]
+    assert len(accurate) == 1 and accurate[0]["predicted_remaining_change"] < 1e-5
+    assert full.iterations > fast.iterations
+    assert np.max(np.abs(np.array(fast.atom_charges) - full.atom_charges)) < 1e-4
+
+
+def test_the_remaining_change_follows_the_contraction_and_refuses_slow_ones():
+    from polcg.gebf.driver import remaining_change
+
+    assert remaining_change([0.038, 1.345e-3]) == pytest.approx(1.345e-3 * 0.0354 / (1 - 0.0354), rel=1e-2)
+    assert remaining_change([0.1, 0.05]) is None  # contracting by 0.5 per pass: no prediction
+    assert remaining_change([0.02]) is None
+    assert remaining_change([0.0, 0.0]) is None
+
+
 def test_fast_plan_rejects_nonsense_settings():
     with pytest.raises(InputError):
         GEBFSettings(passes="quick")

@@ -180,6 +180,7 @@ def _gebf_dict(res: GEBFResult, settings: GEBFSettings, mode: str, groups) -> di
         "charge_tolerance": settings.tol_charge, "max_iter": settings.max_iter,
         "passes_plan": settings.passes, "cheap_grid_level": settings.cheap_grid_level,
         "cheap_conv_tol_hartree": settings.cheap_conv_tol, "cheap_passes": settings.cheap_passes,
+        "predict_convergence": settings.predict,
         "passes": list(res.passes),
         "fragments": [list(g) for g in groups],
         "n_subsystems": len(res.subsystems),

@@ -49,6 +49,9 @@ def print_summary(console: Console, res: ClusterCharges) -> None:
                   f"({m['xc']}/{m['basis']}, {m['scheme']} charges; ζ = {g['xi_angstrom']} Å, η = {g['eta']}, "
                   f"{g['n_subsystems']} subsystems)")
     status = "converged" if res.converged else "NOT converged"
+    predicted = (g.get("passes") or [{}])[-1].get("predicted_remaining_change")
+    if res.converged and predicted is not None:
+        status += f", within {predicted:.1e} e of self-consistency by the last two changes"
     console.print(f"embedding passes: {res.iterations} ({status}; last change {res.max_charge_change[-1]:.1e} e)   "
                   f"jobs computed {res.timing['jobs_computed']}, reused {res.timing['jobs_reused']}   "
                   f"wall time {res.timing['wall_s']:.1f} s")

@@ -5,9 +5,10 @@ Two pass plans (`GEBFSettings.passes`):
 - ``fast`` (default): the isolated fragments and the first `cheap_passes` embedding passes are
   *cheap* (a coarser XC grid and a looser SCF threshold, `cheap_method`): they only have to bring the
   background charges near their fixed point. Then passes at the requested settings follow until the
-  charges move by less than the tolerance, as in the full plan; usually one is enough, because
-  ion-pair backgrounds settle fast (0.1 e after the first pass, 4e-4 e after the second, on
-  [EtNH3][NO3]4). Results are those of a converged pass at the requested settings.
+  charges move by less than the tolerance, or until the last two changes show that they are within
+  the tolerance of the fixed point (`remaining_change`); usually one is enough, because ion-pair
+  backgrounds settle fast (0.1 e after the first pass, 4e-4 e after the second, on [EtNH3][NO3]4).
+  Results are those of a converged pass at the requested settings.
 - ``full``: every pass at the requested settings (the original algorithm).
 
 Every pass runs every subsystem: the background charges are GEBF-assembled, which needs the derived
@@ -39,8 +40,9 @@ PASS_PLANS = ("fast", "full")
 class GEBFSettings:
     """ξ (Å, closest-atom distance), η (max fragments per subsystem, None = no cap), charge
     tolerance (e, largest change between passes), the pass cap, and the pass plan: `passes`
-    ("fast" | "full"), and for "fast" the number of cheap embedding passes and their grid level and
-    SCF threshold (hartree)."""
+    ("fast" | "full"), and for "fast" the number of cheap embedding passes, their grid level and
+    SCF threshold (hartree), and whether the run may stop once the last two changes show the charges
+    within the tolerance of self-consistency (`predict`, `remaining_change`)."""
 
     xi: float = 3.0
     eta: int | None = 3
@@ -50,6 +52,7 @@ class GEBFSettings:
     cheap_grid_level: int = 1
     cheap_conv_tol: float = 1e-6
     cheap_passes: int = 1
+    predict: bool = True
 
     def __post_init__(self) -> None:
         if self.xi <= 0:
@@ -198,7 +201,33 @@ def _full_passes(loop: _Loop, q: np.ndarray, method: MethodSpec, settings: GEBFS
         q_embedding, q, results = _pass(loop, q, method, history, f"embedding pass {iteration}")
         if history[-1] < settings.tol_charge:
             return q_embedding, q, results, True
+        remaining = remaining_change(history) if settings.passes == "fast" and settings.predict else None
+        if remaining is not None and remaining < settings.tol_charge:
+            loop.passes[-1]["predicted_remaining_change"] = remaining
+            return q_embedding, q, results, True
     return q_embedding, q, results, False
+
+
+#: largest pass-to-pass contraction of the charge changes from which the distance to the fixed point
+#: is predicted; a slower iteration is run until its change itself is below the tolerance
+CONTRACTION_MAX = 0.1
+
+
+def remaining_change(history: Sequence[float]) -> float | None:
+    """How far the last pass's charges can still be from the self-consistent ones, from the last two
+    changes: the embedding iteration q -> F(q) contracts by r <= Δ_k / Δ_{k-1} per pass, so
+    |q_k - q*| <= r / (1 - r) · Δ_k. None when there is no estimate (one pass) or the iteration
+    contracts too slowly to trust one (r > `CONTRACTION_MAX`).
+
+    In the fast plan this ends the run after the first accurate pass where the change it measured
+    is mostly the cheap grid's error in the background charges, not a lack of self-consistency:
+    [C4mim][BF4]x4 at M06-2X/6-31G** measured 0.038 e (cheap pass) then 1.3e-3 e (accurate), so
+    r <= 0.035 and the charges were within 5e-5 e of the fixed point; a second accurate pass (5100 s on 2
+    cores) moved them by 1.7e-5 e."""
+    if len(history) < 2 or history[-2] <= 0:
+        return None
+    r = history[-1] / history[-2]
+    return r / (1.0 - r) * history[-1] if r <= CONTRACTION_MAX else None
 
 
 def _assemble(loop: _Loop, results: list[QMResult], q_embedding, history, converged, fragments) -> GEBFResult:
