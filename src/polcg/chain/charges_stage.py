@@ -45,11 +45,17 @@ def jobs(cfg: ChainConfig, out: Path) -> list[ClusterJob]:
     result = []
     for path in cfg.clusters:
         inputs = {"paths": {"cluster": str(path)}, "cluster_sha256": file_sha256(path), "method": asdict(method),
-                  "gebf": asdict(settings), "fragments": cfg.gebf.fragments}
+                  "gebf": _settings_key(settings), "fragments": cfg.gebf.fragments}
         key = inputs_key(inputs)
         d = stage_dir(out)
         result.append(ClusterJob(path, d / f"{path.stem}.json", d / f"{path.stem}.record.json", inputs, key))
     return result
+
+
+def _settings_key(settings) -> dict:
+    """The GEBF settings that define the charges: how a run decides it has converged to them
+    (`predict`) is left out, as warm starts are, so charges recorded before it existed stay valid."""
+    return {k: v for k, v in asdict(settings).items() if k != "predict"}
 
 
 def stage_key(cfg: ChainConfig, out: Path) -> str:
