@@ -92,6 +92,7 @@ def run_jobs(jobs, md: MDConfig, on_run=None) -> dict[str, dict]:
             records[job.key] = rec
         else:
             todo.setdefault(job.key, job)
+    todo = dict(sorted(todo.items(), key=lambda kv: -relative_cost(kv[1])))  # longest first: the shortest makespan
     workers = min(len(todo), md_workers(md))
     if workers <= 1:
         records.update({key: run_job(job, on_run) for key, job in todo.items()})
@@ -100,6 +101,13 @@ def run_jobs(jobs, md: MDConfig, on_run=None) -> dict[str, dict]:
 
     records.update(_side_by_side(list(todo.values()), workers, max(1, cpu_count() // workers), on_run))
     return records
+
+
+def relative_cost(job: RunJob) -> float:
+    """A run's cost in particle-steps (pairs × steps, twice for a Drude model's extra particles)."""
+    s, model = job.settings, job.model
+    steps = (s.equilibrate_ps + s.production_ps) / (s.timestep(model) * 1e-3)
+    return s.n_pairs * steps * (2.0 if model.drude is not None else 1.0)
 
 
 def md_workers(md: MDConfig) -> int:
