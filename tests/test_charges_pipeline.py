@@ -62,8 +62,11 @@ def test_embedding_scheme_sets_the_background_and_scheme_the_report(nh4cl_cluste
     plain = run(nh4cl_cluster, tmp_path, settings, replace(FAST, embedding_scheme=None), reference=True)
     assert mixed.method["embedding_scheme"] == "npa" and mixed.method["scheme"] == "mulliken"
     assert plain.method["embedding_scheme"] == "mulliken"
-    assert abs(mixed.energy_hartree - npa.energy_hartree) < 1e-9
-    assert np.allclose(mixed.gebf["energy_embedding_charges"], npa.gebf["energy_embedding_charges"], atol=1e-9)
+    # the mixed run warm-starts from the NPA run's densities and potentials (same atoms and method):
+    # so they agree to the SCF threshold's order, not bit for bit: the last pass's background comes from
+    # the cheap pass (SCF 1e-6 Eh), ~1e-4 e apart between the runs; NPA and Mulliken backgrounds differ by 0.03 e
+    assert abs(mixed.energy_hartree - npa.energy_hartree) < 1e-7
+    assert np.allclose(mixed.gebf["energy_embedding_charges"], npa.gebf["energy_embedding_charges"], atol=5e-4)
     assert abs(mixed.energy_hartree - plain.energy_hartree) > 1e-6  # a different background
     # NPA and Mulliken differ by up to 0.036 e here (HF/STO-3G); the report is Mulliken's, close to the full Mulliken
     assert np.max(np.abs(np.array(mixed.atom_charges) - npa.atom_charges)) > 0.02
