@@ -65,11 +65,17 @@ def status(job: RunJob) -> str:
     """'done', 'k/n segments' of a started run, or 'to run'."""
     if _record(job) is not None:
         return "done"
-    progress = job.directory / "run" / "progress.json"
-    if progress.is_file():
-        p = json.loads(progress.read_text(encoding="utf-8"))
-        return f"{p['segments']}/{p['of']} segments"
-    return "to run"
+    progress = _progress(job)
+    return f"{progress[0]}/{progress[1]} segments" if progress else "to run"
+
+
+def _progress(job: RunJob) -> tuple[int, int] | None:
+    """(segments done, segments) of a started run, from its progress file."""
+    path = job.directory / "run" / "progress.json"
+    if not path.is_file():
+        return None
+    p = json.loads(path.read_text(encoding="utf-8"))
+    return p["segments"], p["of"]
 
 
 def _record(job: RunJob) -> dict | None:
@@ -125,7 +131,7 @@ def _side_by_side(jobs: list[RunJob], workers: int, threads: int, on_run, poll_s
     moves. An error (or Ctrl-C) terminates the processes; their finished segments are checkpointed."""
     import multiprocessing as mp
 
-    shown: dict[str, str] = {}
+    shown: dict[str, tuple[int, int]] = {}
     records: dict[str, dict] = {}
     with mp.get_context("spawn").Pool(workers) as pool:  # leaving the block terminates the processes
         pending = {job.key: pool.apply_async(run_job, (job, None, threads)) for job in jobs}
@@ -138,16 +144,12 @@ def _side_by_side(jobs: list[RunJob], workers: int, threads: int, on_run, poll_s
     return records
 
 
-def _report(jobs: list[RunJob], shown: dict[str, str], on_run) -> None:
+def _report(jobs: list[RunJob], shown: dict[str, tuple[int, int]], on_run) -> None:
     for job in jobs:
-        path = job.directory / "run" / "progress.json"
-        if not path.is_file():
-            continue
-        p = json.loads(path.read_text(encoding="utf-8"))
-        now = f"{p['segments']}/{p['of']}"
-        if shown.get(job.key) != now:
+        now = _progress(job)
+        if now is not None and shown.get(job.key) != now:
             shown[job.key] = now
-            on_run(job.label, p["segments"], p["of"])
+            on_run(job.label, *now)
 
 
 def run_job(job: RunJob, on_run=None, threads: int | None = None) -> dict:

@@ -222,8 +222,8 @@ def remaining_change(history: Sequence[float]) -> float | None:
     In the fast plan this ends the run after the first accurate pass where the change it measured
     is mostly the cheap grid's error in the background charges, not a lack of self-consistency:
     [C4mim][BF4]x4 at M06-2X/6-31G** measured 0.038 e (cheap pass) then 1.3e-3 e (accurate), so
-    r <= 0.035 and the charges were within 5e-5 e of the fixed point; a second accurate pass (5100 s on 2
-    cores) moved them by 1.7e-5 e."""
+    r <= 0.035 and the charges were within 5e-5 e of the fixed point; a second accurate pass (6350 s of
+    recorded job time on 2 cores) moved them by 1.7e-5 e."""
     if len(history) < 2 or history[-2] <= 0:
         return None
     r = history[-1] / history[-2]

@@ -43,11 +43,16 @@ def save_density(guess_dir: str | None, geometry_key: str, dm, mol, potential: d
         np.savez(tmp, dm=np.asarray(dm), ao_offsets=np.asarray(mol.aoslice_by_atom()[:, 2:4]), **(potential or {}))
 
 
-def _load(guess_dir: str, geometry_key: str):
+def _load(guess_dir: str, geometry_key: str, potential_key: str | None = None):
+    """(density, AO offsets, the potential saved with it under `potential_key` or None), or None."""
+    from polcg.qm.reuse import potential_from_arrays
+
     path = guess_path(guess_dir, geometry_key)
     try:
         with np.load(path) as data:
-            return data["dm"], data["ao_offsets"]
+            dm = data["dm"]
+            potential = potential_from_arrays(data, potential_key, dm.shape) if potential_key else None
+            return dm, data["ao_offsets"], potential
     except (OSError, ValueError, KeyError):
         return None
 
@@ -61,17 +66,11 @@ def load_density(guess_dir: str | None, geometry_key: str, options, mol):
 def load_start(guess_dir: str | None, geometry_key: str, options, mol, potential_key: str | None = None):
     """(density, its potential): the density as `load_density` finds it; the potential saved with
     it under `potential_key` when the density is the job's own, else None."""
-    from polcg.qm.reuse import potential_from_arrays
-
     if not guess_dir:
         return None, None
-    try:
-        with np.load(guess_path(guess_dir, geometry_key)) as data:
-            dm = data["dm"]
-            if dm.shape[-1] == mol.nao:
-                return dm, potential_from_arrays(data, potential_key, dm.shape) if potential_key else None
-    except (OSError, ValueError, KeyError):
-        pass
+    own = _load(guess_dir, geometry_key, potential_key)
+    if own is not None and own[0].shape[-1] == mol.nao:
+        return own[0], own[2]
     for parts in options:
         dm = assemble_density(guess_dir, parts, mol)
         if dm is not None:
@@ -87,7 +86,7 @@ def assemble_density(guess_dir: str, parts, mol):
         loaded = _load(guess_dir, part.source)
         if loaded is None:
             return None
-        src_dm, src_offsets = loaded
+        src_dm, src_offsets, _ = loaded
         src_total = src_dm.sum(axis=0) if src_dm.ndim == 3 else src_dm
         src_idx = _ao_indices(src_offsets, part.source_atoms)
         tgt_idx = _ao_indices(target_offsets, part.target_atoms)
