@@ -44,6 +44,19 @@ def test_killed_run_continues_without_gap_or_duplicate(vacg, tmp_path):
     assert 0.5 < state["density_g_cm3"][-1] < 2.0 and np.all(np.isfinite(state["potential_kj_mol"]))
 
 
+def test_a_run_killed_before_its_first_checkpoint_starts_again_from_the_minimised_lattice(vacg, tmp_path):
+    from polcg.md.run import _prepare
+
+    out = tmp_path / "r"
+    out.mkdir()
+    first, _ = _prepare(vacg, SETTINGS, out)  # settings written, start minimised and warmed up: no checkpoint yet
+    assert (out / "settings.json").exists() and not (out / "state.chk").exists()
+    again, _ = _prepare(vacg, SETTINGS, out)  # the rerun after a kill at this point
+    energy = [sim.context.getState(getEnergy=True).getPotentialEnergy()._value for sim in (first, again)]
+    # both warmed up from the minimised lattice (before the fix the rerun took the raw lattice and blew up: NaN)
+    assert np.all(np.isfinite(energy)) and abs(energy[1] - energy[0]) < 0.05 * abs(energy[0])
+
+
 def test_rerun_of_a_finished_run_does_nothing_and_other_settings_are_refused(vacg, tmp_path):
     simulate(vacg, SETTINGS, tmp_path / "r")
     before = read_state(tmp_path / "r")

@@ -82,6 +82,7 @@ class MDConfig:
     platform: str = "auto"
     seeds: tuple[int, ...] = (1,)
     box_check_pairs: int | None = None
+    box_check_production_ps: float | None = None  # the second box's production; None: the validation runs'
     blocks: int = 10
     gas_production_ps: float = 2000.0
     friction_per_ps: float = 1.0
@@ -330,6 +331,7 @@ def _md(top: _Section) -> MDConfig:
         blocks=s.number("blocks", 10, integer=True), gas_production_ps=s.duration("gas_production", "2ns"),
         friction_per_ps=s.number("friction", 1.0), timestep_fs=None if timestep is None else timestep * 1e3,
         validate_production_ps=s.duration("validate_production", "auto", allow_auto=True),
+        box_check_production_ps=s.duration("box_check_production", "auto", allow_auto=True),
         workers=s.number("workers", 0, positive=False, integer=True))
     if cfg.workers < 0:
         s.fail("workers", f"{cfg.workers}: must be >= 0 (0: one per core on the CPU platform)")

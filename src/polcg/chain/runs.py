@@ -110,10 +110,12 @@ def run_jobs(jobs, md: MDConfig, on_run=None) -> dict[str, dict]:
 
 
 def relative_cost(job: RunJob) -> float:
-    """A run's cost in particle-steps (pairs × steps, twice for a Drude model's extra particles)."""
+    """A run's cost still to pay in particle-steps (pairs × steps, twice for a Drude model's extra
+    particles), less the share of its segments a killed run already finished."""
     s, model = job.settings, job.model
     steps = (s.equilibrate_ps + s.production_ps) / (s.timestep(model) * 1e-3)
-    return s.n_pairs * steps * (2.0 if model.drude is not None else 1.0)
+    done, of = _progress(job) or (0, 1)
+    return s.n_pairs * steps * (2.0 if model.drude is not None else 1.0) * (1.0 - done / max(of, 1))
 
 
 def md_workers(md: MDConfig) -> int:

@@ -3,8 +3,9 @@
 Each model (VaCG with the scan's ε_IL, Drude) at every temperature in the neat IL; the VaCG model at
 every water fraction x > 0 at the experiment temperature; and, with `md.box_check_pairs`, each
 model in a second box at the experiment temperature for the Yeh–Hummer check of D
-(`finite_size.py`). Every condition runs once per seed (`runs.py`, resumable) and its properties
-are the seeds' mean. Output: `<out>/validate/validation.json`.
+(`finite_size.py`; its production `md.box_check_production`, by default the validation runs').
+Every condition runs once per seed (`runs.py`, resumable) and its properties are the seeds' mean.
+Output: `<out>/validate/validation.json`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from polcg.chain import model_stage, scan
-from polcg.chain.config import ChainConfig
+from polcg.chain.config import ChainConfig, MDConfig
 from polcg.chain.quantities import from_analysis
 from polcg.chain.record import RECORD, inputs_key, read_record, write_record
 from polcg.chain.runs import analysis_settings, combine, fit_window_ps, md_job, run_jobs, run_settings
@@ -46,11 +47,17 @@ def conditions(cfg: ChainConfig, out: Path) -> list[Condition]:
     if md.box_check_pairs:
         wanted += [(kind, t_exp, 0.0, n) for kind in cfg.models for n in (md.pairs, md.box_check_pairs)]
     analysis, built, out_conds = analysis_settings(md), models(cfg, out), []
-    md = replace(md, production_ps=md.validate_production_ps or md.production_ps)  # long runs for transport
     for kind, t, x, n in dict.fromkeys(wanted):
-        jobs = tuple(md_job(out, built[kind], run_settings(md, t, n, x, seed), analysis) for seed in md.seeds)
+        run_md = replace(md, production_ps=production_ps(md, n))
+        jobs = tuple(md_job(out, built[kind], run_settings(run_md, t, n, x, seed), analysis) for seed in md.seeds)
         out_conds.append(Condition(kind, t, x, n, jobs))
     return out_conds
+
+
+def production_ps(md: MDConfig, pairs: int) -> float:
+    """A validation run's production: long for transport, the second box's own where it is given."""
+    long = md.validate_production_ps or md.production_ps
+    return md.box_check_production_ps or long if pairs == md.box_check_pairs else long
 
 
 def inputs(cfg: ChainConfig, out: Path) -> dict:

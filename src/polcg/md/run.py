@@ -155,19 +155,16 @@ def _stages(s: RunSettings, model: CGModel) -> list[tuple[str, int, int, bool]]:
 def _prepare(model: CGModel, s: RunSettings, out: Path, threads: int | None = None):
     settings_file = out / "settings.json"
     record = {"settings": asdict(s), "model_sha256": model.sha256()}
-    if settings_file.exists():
-        if not _same_run(json.loads(settings_file.read_text()), record):
-            raise InputError(f"{out}: holds a run with other settings or another model; use a new --out")
-        config = None
-    else:
+    if settings_file.exists() and not _same_run(json.loads(settings_file.read_text()), record):
+        raise InputError(f"{out}: holds a run with other settings or another model; use a new --out")
+    comp = s.composition(model)
+    if (out / "state.chk").exists():
+        config = lattice_box(model, comp, s.start_density_g_cm3, s.seed)  # topology only; state from checkpoint
+    else:  # new, or killed before its first checkpoint: start again from the minimised lattice
         out.mkdir(parents=True, exist_ok=True)
         model.save(out)
-        comp = s.composition(model)
         config = minimized(model, lattice_box(model, comp, s.start_density_g_cm3, s.seed, drude_offset_nm=0.001))
         write_json_atomic(settings_file, record)
-    comp = s.composition(model)
-    if config is None:
-        config = lattice_box(model, comp, s.start_density_g_cm3, s.seed)  # topology only; state from checkpoint
     system, topology = build_system(model, config)
     system.addForce(openmm.CMMotionRemover())
     if s.pressure_bar is not None:
