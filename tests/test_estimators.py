@@ -41,6 +41,25 @@ def test_self_diffusion_of_a_random_walk():
     assert abs(result.value - d_nm2_ps * 1e-6) < 4 * result.error
 
 
+def test_the_msd_written_is_the_one_d_was_fitted_on_and_diffusive_in_its_window(tmp_path):
+    from polcg.md.msd_files import local_exponent, write_msd
+
+    d_nm2_ps, dt, rng = 0.01, 0.5, np.random.default_rng(5)
+    x = np.cumsum(rng.normal(scale=np.sqrt(2 * d_nm2_ps * dt), size=(4000, 50, 3)), axis=0)
+    d, curve = est.self_diffusion_fit(x, dt)
+    assert d == est.self_diffusion(x, dt) and curve.diffusive
+    assert curve.slope / 6.0 * 1e-6 == pytest.approx(d.value, rel=1e-12)  # the slope shown is the D reported
+    lo, hi = curve.window_ps
+    inside = (curve.lag_ps >= lo) & (curve.lag_ps <= hi)
+    assert inside.sum() >= 3 and np.all(np.abs(local_exponent(curve.lag_ps[inside], curve.msd[inside]) - 1) < 0.2)
+    files = write_msd({"walk": curve}, tmp_path, "msd", "nm2")
+    table = np.loadtxt(files["msd_csv"], delimiter=",", skiprows=1)
+    k = np.rint(table[:, 0] / dt).astype(int)
+    assert np.all(np.diff(k) > 0) and k[0] == 1 and k[-1] == len(curve.lag_ps) - 1
+    np.testing.assert_allclose(table[:, 1], curve.msd[k], rtol=1e-5)
+    assert files["msd_png"].stat().st_size > 10_000
+
+
 def test_einstein_helfand_of_independent_ions_is_nernst_einstein():
     rng = np.random.default_rng(3)
     n_pairs, dt, d_cat, d_an = 40, 1.0, 0.004, 0.006

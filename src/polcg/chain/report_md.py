@@ -70,6 +70,19 @@ def _yeh_hummer(checks: dict) -> list[str]:
     return lines + [""]
 
 
+def _msd_plots(rows: list[dict], path: Path) -> list[str]:
+    """Links to each run's MSD plots (the MSD and its local log-log slope with the fit window shaded)."""
+    links = []
+    for r in rows:
+        where = f"{r['model']} {r['T_K']:g} K" + (f" x {r['x_water']:g}" if r["x_water"] else "")
+        for run in r["runs"]:
+            for stem, name in (("msd", "D"), ("conductivity_msd", "σ")):
+                png = Path(run) / "analysis" / f"{stem}.png"
+                if png.is_file():
+                    links.append(f"[{where}, {name}]({os.path.relpath(png, path.parent)})")
+    return ["MSD plots, the fit window shaded: " + " · ".join(links), ""] if links else []
+
+
 def write_markdown(report: dict, plots: dict[str, Path], path: Path) -> None:
     rows = report["rows"]
     ch = rows[0]["charges"] if rows else {}
@@ -82,7 +95,7 @@ def write_markdown(report: dict, plots: dict[str, Path], path: Path) -> None:
              "the ions' physical charges. Published rows: the targets table (review Table 1), at their own "
              "temperatures.", "", "## Deviation from experiment (same temperature)", "", *_deviations(rows), "",
              "MSD windows of the D fits (ps): " + "; ".join(
-                 f"{r['model']} {r['T_K']:g} K: {r['msd_window_ps']}" for r in rows), "",
+                 f"{r['model']} {r['T_K']:g} K: {r['msd_window_ps']}" for r in rows), "", *_msd_plots(rows, path),
              *_scan(report["scan"]), *_yeh_hummer(report["yeh_hummer"])]
     notes = sorted({n for r in rows for n in r["notes"]})
     if notes:

@@ -28,6 +28,18 @@ class Estimate:
     detail: str = ""  # how it was obtained (blocks, fit range)
 
 
+@dataclass(frozen=True)
+class MSDCurve:
+    """A mean squared displacement against lag and the lag window a slope was fitted over (None: no
+    diffusive window; the apparent fit's lags then), for plots of what a D or σ was fitted on."""
+
+    lag_ps: np.ndarray
+    msd: np.ndarray  # nm² per particle, or (e nm)² for the collective translational dipole
+    window_ps: tuple[float, float]
+    diffusive: bool
+    slope: float  # the fitted d(MSD)/dt over the window, msd units per ps
+
+
 def block_average(x: np.ndarray, min_blocks: int = 8) -> Estimate:
     """Mean and its standard error of a correlated series by Flyvbjerg–Petersen blocking.
 
@@ -106,6 +118,11 @@ def _blocks(series: np.ndarray, n_blocks: int) -> list[np.ndarray]:
 def self_diffusion(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> Estimate:
     """Self-diffusion coefficient (m²/s) from unwrapped centre-of-mass positions (T, N, 3):
     D = slope/6 of the MSD over the diffusive window, error from `n_blocks` time blocks."""
+    return self_diffusion_fit(x_nm, dt_ps, n_blocks)[0]
+
+
+def self_diffusion_fit(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> tuple[Estimate, MSDCurve]:
+    """`self_diffusion` and the MSD it was fitted on."""
     t = np.arange(x_nm.shape[0]) * dt_ps
     msd = msd_fft(x_nm)
     i, j = diffusive_window(t, msd, n_blocks=n_blocks)
@@ -118,13 +135,19 @@ def self_diffusion(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> Estima
         per_block.append(_slope(tb[lo:hi], mb[lo:hi]) / 6.0)
     err = float(np.std(per_block, ddof=1) / np.sqrt(n_blocks))
     scale = NM**2 / PS
-    return Estimate(d_full * scale, err * scale, f"fit {t[i]:.3g}-{t[j - 1]:.3g} ps, {n_blocks} blocks")
+    return (Estimate(d_full * scale, err * scale, f"fit {t[i]:.3g}-{t[j - 1]:.3g} ps, {n_blocks} blocks"),
+            MSDCurve(t, msd, (float(t[i]), float(t[j - 1])), True, 6.0 * d_full))
 
 
 def apparent_diffusion(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> Estimate:
     """Where the MSD is not yet diffusive: slope/6 of the MSD over the last half of the lags the
     diffusive window is searched in, with the log-log slope there. The MSD's local slope falls towards
     6D as the lag grows, so this is an upper bound of D (error from `n_blocks` time blocks)."""
+    return apparent_diffusion_fit(x_nm, dt_ps, n_blocks)[0]
+
+
+def apparent_diffusion_fit(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> tuple[Estimate, MSDCurve]:
+    """`apparent_diffusion` and the MSD it was fitted on."""
     t = np.arange(x_nm.shape[0]) * dt_ps
     msd = msd_fft(x_nm)
     end = max(5, len(t) // (2 * n_blocks))
@@ -138,8 +161,9 @@ def apparent_diffusion(x_nm: np.ndarray, dt_ps: float, n_blocks: int = 10) -> Es
         per_block.append(_slope(t[min(i, hi - 3):hi], mb[min(i, hi - 3):hi]) / 6.0)
     err = float(np.std(per_block, ddof=1) / np.sqrt(n_blocks))
     scale = NM**2 / PS
-    return Estimate(d * scale, err * scale, f"apparent (upper bound; not diffusive): fit {t[i]:.3g}-{t[end - 1]:.3g} "
-                    f"ps, log-log slope {loglog:.2f}, {n_blocks} blocks")
+    return (Estimate(d * scale, err * scale, f"apparent (upper bound; not diffusive): fit {t[i]:.3g}-{t[end - 1]:.3g} "
+                     f"ps, log-log slope {loglog:.2f}, {n_blocks} blocks"),
+            MSDCurve(t, msd, (float(t[i]), float(t[end - 1])), False, 6.0 * d))
 
 
 def yeh_hummer_m2_s(temperature_k: float, viscosity_pa_s: float, box_nm: float) -> float:
@@ -151,19 +175,27 @@ def einstein_helfand(x_nm: np.ndarray, charges_e: np.ndarray, volume_nm3: float,
                      dt_ps: float, n_blocks: int = 10) -> Estimate:
     """Ionic conductivity (S/m) from the collective translational dipole M_J = Σ q_i r_i of
     unwrapped ion centres of mass (T, N, 3): σ = slope of <|ΔM_J|²> / (6 V k_B T)."""
+    return einstein_helfand_fit(x_nm, charges_e, volume_nm3, temperature_k, dt_ps, n_blocks)[0]
+
+
+def einstein_helfand_fit(x_nm: np.ndarray, charges_e: np.ndarray, volume_nm3: float, temperature_k: float,
+                         dt_ps: float, n_blocks: int = 10) -> tuple[Estimate, MSDCurve]:
+    """`einstein_helfand` and the MSD of M_J it was fitted on."""
     m = np.einsum("tnk,n->tk", np.asarray(x_nm, dtype=float), np.asarray(charges_e, dtype=float))
     t = np.arange(m.shape[0]) * dt_ps
     msd = msd_fft(m)
     i, j = diffusive_window(t, msd, tolerance=0.3, n_blocks=n_blocks)
     factor = (E_C * NM) ** 2 / PS / (6.0 * volume_nm3 * NM**3 * KB_J_K * temperature_k)
-    sigma = _slope(t[i:j], msd[i:j]) * factor
+    slope = _slope(t[i:j], msd[i:j])
+    sigma = slope * factor
     per_block = []
     for block in _blocks(m, n_blocks):
         tb, mb = np.arange(block.shape[0]) * dt_ps, msd_fft(block)
         hi = min(j, len(tb) // 2)
         per_block.append(_slope(tb[min(i, hi - 3):hi], mb[min(i, hi - 3):hi]) * factor)
     err = float(np.std(per_block, ddof=1) / np.sqrt(n_blocks))
-    return Estimate(sigma, err, f"fit {t[i]:.3g}-{t[j - 1]:.3g} ps, {n_blocks} blocks")
+    return (Estimate(sigma, err, f"fit {t[i]:.3g}-{t[j - 1]:.3g} ps, {n_blocks} blocks"),
+            MSDCurve(t, msd, (float(t[i]), float(t[j - 1])), True, slope))
 
 
 def nernst_einstein(diffusion_m2_s: dict[float, float], counts: dict[float, int], volume_nm3: float,
