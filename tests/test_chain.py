@@ -41,13 +41,14 @@ def test_tiny_chain_runs_every_stage_and_resumes_after_a_kill(tmp_path):
     with pytest.raises(Killed):
         run_chain(cfg, out, on_run=kill_after_two)
     assert (out / "model" / "vacg" / "model.json").is_file() and not (out / "scan" / "scan.json").exists()
+    killed = segments[-1]
 
     computed, segments = [], []
     run_chain(cfg, out, on_job=lambda job, res, cached: computed.append(cached),
               on_run=lambda label, done, total: segments.append((label, done)))
     assert computed == []  # the charges stage was finished: no QM job is even looked at again
-    first = [d for label, d in segments if label == segments[0][0]]
-    assert first[0] > 1  # the killed run continued from its checkpoint, not from segment 1
+    resumed = [d for label, d in segments if label == killed]
+    assert resumed[0] > 2  # the killed run continued from its checkpoint, not from segment 1
 
     # each stage's output is the next stage's input
     charges = json.loads((out / "charges" / "transferability.json").read_text())
@@ -186,3 +187,24 @@ def test_a_stage_runs_its_simulations_side_by_side_and_a_killed_stage_resumes(tm
     again = runs.run_jobs(jobs, cfg.md)  # finished: read back, nothing rerun
     assert {j.key: (j.directory / "record.json").stat().st_mtime_ns for j in jobs} == written
     assert json.dumps(again, sort_keys=True) == json.dumps(records, sort_keys=True)
+
+
+def test_yeh_hummer_recovers_the_viscosity_and_d_infinity_of_exact_data_and_the_species_share_one_slope():
+    from polcg.chain.finite_size import yeh_hummer, yeh_hummer_joint
+    from polcg.md.estimators import yeh_hummer_m2_s
+
+    t, eta, boxes = 303.0, 0.08, (3.6, 4.5)  # Pa s, nm
+    d_inf = {"D_cation_m2_s": 2.0e-11, "D_anion_m2_s": 1.5e-11}
+    each = {k: yeh_hummer(t, boxes, tuple(d - yeh_hummer_m2_s(t, eta, b) for b in boxes), (1e-13, 2e-13))
+            for k, d in d_inf.items()}
+    for k, fit in each.items():
+        assert fit["viscosity_pa_s"] == pytest.approx(eta, rel=1e-9)
+        assert fit["D_infinite_m2_s"] == pytest.approx(d_inf[k], rel=1e-9)
+        assert fit["correction_m2_s"][0] == pytest.approx(yeh_hummer_m2_s(t, eta, boxes[0]), rel=1e-9)
+    joint = yeh_hummer_joint(t, boxes, each)
+    assert joint["viscosity_pa_s"] == pytest.approx(eta, rel=1e-9) and joint["consistency_chi2"] < 1e-12
+    assert {k: v["value"] for k, v in joint["D_infinite_m2_s"].items()} == pytest.approx(d_inf, rel=1e-9)
+    # the common slope is more certain than either species' own, and a species whose slope disagrees shows in chi2
+    assert joint["slope_err_m3_s"] < min(f["slope_err_m3_s"] for f in each.values())
+    off = {**each, "D_anion_m2_s": yeh_hummer(t, boxes, (1.5e-11, 1.4e-11), (1e-13, 2e-13))}  # shrinks with L
+    assert yeh_hummer_joint(t, boxes, off)["consistency_chi2"] > 10

@@ -29,5 +29,30 @@ def yeh_hummer(temperature_k: float, box_nm: tuple[float, float], d_m2_s: tuple[
     return {"D_infinite_m2_s": d_inf, "D_infinite_err_m2_s": math.hypot((1 - a) * e1, a * e2),
             "slope_m3_s": c, "slope_err_m3_s": c_err, "viscosity_pa_s": eta,
             "viscosity_err_pa_s": eta * c_err / c if eta else None,
-            "correction_m2_s": [c * inv1, c * inv2], "box_nm": [l1, l2], "D_m2_s": [d1, d2],
+            "correction_m2_s": [c * inv1, c * inv2], "box_nm": [l1, l2], "D_m2_s": [d1, d2], "D_err_m2_s": [e1, e2],
+            "note": "" if eta else "D does not grow with the box: no viscosity from this pair of boxes"}
+
+
+def yeh_hummer_joint(temperature_k: float, box_nm: tuple[float, float], species: dict[str, dict]) -> dict:
+    """One finite-size slope for all species: c = k_B T ξ / (6π η) depends on the viscosity alone,
+    so the species' slopes (from `yeh_hummer`, keyed by species) are averaged with inverse-variance
+    weights, giving one implied η and each species' D∞ = D(L₁) + c / L₁. `consistency_chi2` (with
+    `dof`) says whether the species' own slopes agree with the common one."""
+    slopes = {k: (v["slope_m3_s"], v["slope_err_m3_s"]) for k, v in species.items()}
+    if not slopes:
+        return {}
+    weights = {k: 1.0 / max(e, 1e-300) ** 2 for k, (_, e) in slopes.items()}
+    total = sum(weights.values())
+    c = sum(weights[k] * s for k, (s, _) in slopes.items()) / total
+    c_err = 1.0 / math.sqrt(total)
+    inv1 = 1.0 / (box_nm[0] * NM)
+    eta = KB_J_K * temperature_k * YEH_HUMMER_XI / (6.0 * math.pi * c) if c > 0 else None
+    d_inf = {}
+    for k, v in species.items():
+        d1, e1 = v["D_m2_s"][0], v["D_err_m2_s"][0]
+        d_inf[k] = {"value": d1 + c * inv1, "error": math.hypot(e1, c_err * inv1)}
+    chi2 = sum(((s - c) / e) ** 2 for s, e in slopes.values() if e > 0)
+    return {"slope_m3_s": c, "slope_err_m3_s": c_err, "viscosity_pa_s": eta,
+            "viscosity_err_pa_s": eta * c_err / c if eta else None, "D_infinite_m2_s": d_inf,
+            "correction_m2_s": c * inv1, "consistency_chi2": chi2, "dof": len(slopes) - 1,
             "note": "" if eta else "D does not grow with the box: no viscosity from this pair of boxes"}

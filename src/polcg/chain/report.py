@@ -93,7 +93,22 @@ def _polcg_row(cond: dict, validation: dict, charges: dict, table: PublishedTabl
             row["experiment"][key] = {"value": exp.value, "T_K": exp.temperature_k, "source": exp.source}
             row["deviation_from_experiment"][key] = row[key] / exp.value - 1.0 if row[key] is not None else None
     row["notes"], row["runs"] = cond["notes"], cond["runs"]
+    row["yeh_hummer"] = _finite_size(cond, validation, row["experiment"], cfg)
     return row
+
+
+def _finite_size(cond: dict, validation: dict, experiment: dict, cfg: ChainConfig) -> dict | None:
+    """D∞ of a box-checked condition (the species' common Yeh–Hummer slope), each with its deviation
+    from experiment; None for conditions without a second box."""
+    joint = validation["yeh_hummer"].get(cond["model"], {}).get("joint")
+    if not joint or cond["x_water"] != 0 or abs(cond["T_K"] - cfg.targets.experiment_t_k) > 1e-6:
+        return None
+    out = {"viscosity_pa_s": joint["viscosity_pa_s"], "viscosity_err_pa_s": joint["viscosity_err_pa_s"],
+           "correction_m2_s": joint["correction_m2_s"]}
+    for key, v in joint["D_infinite_m2_s"].items():
+        exp = experiment.get(key)
+        out[key] = {**v, "deviation_from_experiment": v["value"] / exp["value"] - 1.0 if exp else None}
+    return out
 
 
 def published_rows(table: PublishedTable) -> list[dict]:

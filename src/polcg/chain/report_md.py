@@ -34,6 +34,12 @@ def _deviations(rows: list[dict]) -> list[str]:
         dev = r["deviation_from_experiment"]
         lines.append(f"| {r['model']} | {r['T_K']:g} | " + " | ".join(
             f"{100 * dev[k]:+.1f} %" if dev.get(k) is not None else "–" for k in KEYS) + " |")
+        fs = r.get("yeh_hummer") or {}
+        if any(isinstance(fs.get(k), dict) for k in KEYS):
+            lines.append(f"| {r['model']}, D∞ (Yeh–Hummer) | {r['T_K']:g} | " + " | ".join(
+                f"{100 * fs[k]['deviation_from_experiment']:+.1f} %"
+                if isinstance(fs.get(k), dict) and fs[k]["deviation_from_experiment"] is not None else "–"
+                for k in KEYS) + " |")
     return lines
 
 
@@ -63,11 +69,25 @@ def _yeh_hummer(checks: dict) -> list[str]:
              "|---|---|---|---|---|---|"]
     for model, species in checks.items():
         for key, c in species.items():
-            eta = f"{1e3 * c['viscosity_pa_s']:.3g}" if c["viscosity_pa_s"] else "– (" + c["note"] + ")"
+            if key == "joint":
+                continue
             lines.append(f"| {model} | {key} | {c['box_nm'][0]:.3f}, {c['box_nm'][1]:.3f} | "
                          f"{1e11 * c['D_m2_s'][0]:.4g}, {1e11 * c['D_m2_s'][1]:.4g} | "
-                         f"{1e11 * c['D_infinite_m2_s']:.4g} ± {1e11 * c['D_infinite_err_m2_s']:.2g} | {eta} |")
+                         f"{1e11 * c['D_infinite_m2_s']:.4g} ± {1e11 * c['D_infinite_err_m2_s']:.2g} | {_eta(c)} |")
+        joint = species.get("joint")
+        if joint:
+            d_inf = ", ".join(f"{1e11 * v['value']:.4g} ± {1e11 * v['error']:.2g}"
+                              for v in joint["D_infinite_m2_s"].values())
+            lines.append(f"| {model} | both, one slope (χ² {joint['consistency_chi2']:.2g} for {joint['dof']} dof) "
+                         f"| | +{1e11 * joint['correction_m2_s']:.3g} (correction of the first box) | {d_inf} "
+                         f"| {_eta(joint)} |")
     return lines + [""]
+
+
+def _eta(c: dict) -> str:
+    if not c["viscosity_pa_s"]:
+        return "– (" + c["note"] + ")"
+    return f"{1e3 * c['viscosity_pa_s']:.3g} ± {1e3 * c['viscosity_err_pa_s']:.2g}"
 
 
 def _msd_plots(rows: list[dict], path: Path) -> list[str]:

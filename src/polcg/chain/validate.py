@@ -97,7 +97,8 @@ def _row(cfg: ChainConfig, cond: Condition, records: list[dict]) -> dict:
 
 
 def _box_checks(cfg: ChainConfig, rows: list[dict]) -> dict:
-    from polcg.chain.finite_size import yeh_hummer
+    """Per model: each species' two-box Yeh–Hummer fit, and (key "joint") the one slope they share."""
+    from polcg.chain.finite_size import yeh_hummer, yeh_hummer_joint
 
     n2, t = cfg.md.box_check_pairs, cfg.targets.experiment_t_k
     if not n2:
@@ -106,8 +107,10 @@ def _box_checks(cfg: ChainConfig, rows: list[dict]) -> dict:
     for kind in cfg.models:
         pair = [next(r for r in rows if r["model"] == kind and r["T_K"] == t and r["x_water"] == 0.0
                      and r["pairs"] == n) for n in (cfg.md.pairs, n2)]
-        out[kind] = {k: yeh_hummer(t, (pair[0]["box_nm"], pair[1]["box_nm"]),
-                                   (pair[0]["values"][k]["value"], pair[1]["values"][k]["value"]),
+        boxes = (pair[0]["box_nm"], pair[1]["box_nm"])
+        out[kind] = {k: yeh_hummer(t, boxes, (pair[0]["values"][k]["value"], pair[1]["values"][k]["value"]),
                                    (pair[0]["values"][k]["error"], pair[1]["values"][k]["error"]))
                      for k in SPECIES if all(k in p["values"] for p in pair)}
+        if out[kind]:
+            out[kind]["joint"] = yeh_hummer_joint(t, boxes, out[kind])
     return out
