@@ -92,6 +92,7 @@ def _polcg_row(cond: dict, validation: dict, charges: dict, table: PublishedTabl
         if exp is not None:
             row["experiment"][key] = {"value": exp.value, "T_K": exp.temperature_k, "source": exp.source}
             row["deviation_from_experiment"][key] = row[key] / exp.value - 1.0 if row[key] is not None else None
+    row["nernst_einstein"] = cond.get("nernst_einstein", {})
     row["notes"], row["runs"] = cond["notes"], cond["runs"]
     row["yeh_hummer"] = _finite_size(cond, validation, row["experiment"], cfg)
     return row
@@ -103,6 +104,8 @@ def _finite_size(cond: dict, validation: dict, experiment: dict, cfg: ChainConfi
     joint = validation["yeh_hummer"].get(cond["model"], {}).get("joint")
     if not joint or cond["x_water"] != 0 or abs(cond["T_K"] - cfg.targets.experiment_t_k) > 1e-6:
         return None
+    if joint["viscosity_pa_s"] is None:  # D fell with the box: the two boxes do not resolve the correction
+        return {"note": joint["note"]}
     out = {"viscosity_pa_s": joint["viscosity_pa_s"], "viscosity_err_pa_s": joint["viscosity_err_pa_s"],
            "correction_m2_s": joint["correction_m2_s"]}
     for key, v in joint["D_infinite_m2_s"].items():

@@ -79,7 +79,7 @@ def _yeh_hummer(checks: dict) -> list[str]:
             d_inf = ", ".join(f"{1e11 * v['value']:.4g} ± {1e11 * v['error']:.2g}"
                               for v in joint["D_infinite_m2_s"].values())
             lines.append(f"| {model} | both, one slope (χ² {joint['consistency_chi2']:.2g} for {joint['dof']} dof) "
-                         f"| | +{1e11 * joint['correction_m2_s']:.3g} (correction of the first box) | {d_inf} "
+                         f"| | {1e11 * joint['correction_m2_s']:+.3g} (correction of the first box) | {d_inf} "
                          f"| {_eta(joint)} |")
     return lines + [""]
 

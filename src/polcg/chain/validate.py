@@ -20,6 +20,8 @@ from polcg.chain.record import RECORD, inputs_key, read_record, write_record
 from polcg.chain.runs import analysis_settings, combine, fit_window_ps, md_job, run_jobs, run_settings
 
 SPECIES = ("D_cation_m2_s", "D_anion_m2_s")
+#: beside σ_EH: the conductivity of uncorrelated ions from the D's, and σ_EH / σ_NE (the inverse Haven ratio)
+NERNST_EINSTEIN = ("conductivity_nernst_einstein_s_m", "conductivity_ratio_eh_ne")
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def _row(cfg: ChainConfig, cond: Condition, records: list[dict]) -> dict:
     windows = {k: [fit_window_ps(d) for d in values[k]["detail"].split("; ")] for k in SPECIES if k in values}
     return {"model": cond.model, "T_K": cond.temperature_k, "x_water": cond.water_fraction, "pairs": cond.pairs,
             "values": values, "apparent_upper_bounds": apparent, "msd_window_ps": windows,
+            "nernst_einstein": {k: combined[k] for k in NERNST_EINSTEIN if k in combined},
             "box_nm": sum(r["box_nm"] for r in records) / len(records),
             "runs": [r["run"] for r in records], "notes": sorted({n for r in records for n in r["notes"]})}
 
