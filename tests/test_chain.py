@@ -106,10 +106,10 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path):
 def test_the_second_box_runs_its_own_production_and_the_first_keeps_the_validation_length():
     from polcg.chain.validate import production_ps
 
-    md = load_config(ROOT / "examples" / "chain" / "c4mim_bf4.yaml").md  # 150 pairs, box check 300, 5 ns
-    assert production_ps(md, md.pairs) == production_ps(md, 300) == md.validate_production_ps == 5000.0
-    half = replace(md, box_check_production_ps=2500.0)  # the same ion-nanoseconds in twice the pairs
-    assert (production_ps(half, 150), production_ps(half, 300)) == (5000.0, 2500.0)
+    md = load_config(ROOT / "examples" / "chain" / "c4mim_bf4.yaml").md  # 150 pairs 30 ns, 300 pairs 15 ns
+    assert (production_ps(md, md.pairs), production_ps(md, 300)) == (30000.0, 15000.0)  # the same ion-ns
+    same = replace(md, box_check_production_ps=None)  # by default the second box runs as long as the first
+    assert production_ps(same, 150) == production_ps(same, 300) == md.validate_production_ps
     assert production_ps(replace(md, validate_production_ps=None), 150) == md.production_ps
 
 
