@@ -114,3 +114,58 @@ def test_gebf_with_reuse_matches_gebf_without_and_leaves_no_df_tensors(nh4cl_clu
     assert abs(runs[True].energy_hartree - runs[False].energy_hartree) < 1e-7
     assert runs[True].iterations == runs[False].iterations
     assert not (tmp_path / "True" / "guess" / "df").exists()
+
+
+@pytest.mark.parametrize("method", [HF, DFT], ids=["HF", "B3LYP"])
+def test_a_warm_start_tagged_with_its_orbitals_gives_the_potential_of_the_plain_density(method):
+    """`guess.with_orbitals` factors a warm start as PySCF's own cycles tag theirs: the same
+    two-electron potential (J, K and XC) as the plain matrix, for a saved density and for a
+    principal block of one (a derived subsystem's start), restricted and unrestricted."""
+    from pyscf import scf
+
+    from polcg.qm.guess import with_orbitals
+
+    job = _pair_job(method, 0.5)
+    mol = build_mol(job, RunConfig())
+    mf = get_backend("cpu").build_scf(mol, job)
+    mf.kernel()
+    dm = np.asarray(mf.make_rdm1())
+    block = dm.copy()
+    cl = mol.aoslice_by_atom()[-1]  # keep the NH4 block, zero the Cl block's couplings: still PSD
+    block[cl[2]:, :cl[2]] = block[:cl[2], cl[2]:] = 0.0
+    for start in (dm, block):
+        tagged = with_orbitals(start)
+        assert tagged.mo_coeff.shape == (mol.nao, mol.nao) and np.all(tagged.mo_occ >= 0)
+        assert np.allclose((tagged.mo_coeff * tagged.mo_occ) @ tagged.mo_coeff.T, start, atol=1e-10)
+        assert np.max(np.abs(mf.get_veff(mol, tagged) - mf.get_veff(mol, start))) < 1e-9
+    uhf = scf.UHF(mol).density_fit() if method.is_hf else None
+    if uhf is not None:
+        pair = np.array([dm, dm]) * 0.5
+        va, vb = uhf.get_veff(mol, with_orbitals(pair)), uhf.get_veff(mol, pair)
+        assert np.max(np.abs(np.asarray(va) - vb)) < 1e-9
+    assert with_orbitals(None) is None
+
+
+def test_the_df_exchange_of_a_tagged_start_contracts_with_its_occupied_orbitals(monkeypatch):
+    """The point of the tag: PySCF's density-fitted K takes its orbital path (nocc columns) for the
+    warm start instead of the whole-matrix path."""
+    from pyscf.df import df_jk
+
+    from polcg.qm.guess import with_orbitals
+
+    job = _pair_job(HF, 0.5)
+    mol = build_mol(job, RunConfig())
+    mf = get_backend("cpu").build_scf(mol, job)
+    mf.kernel()
+    dm = np.asarray(mf.make_rdm1())
+    seen = []
+    real = df_jk.get_jk
+
+    def spy(dfobj, dms, *args, **kwargs):
+        seen.append(getattr(dms, "mo_coeff", None) is not None)
+        return real(dfobj, dms, *args, **kwargs)
+    monkeypatch.setattr(df_jk, "get_jk", spy)
+    mf.get_veff(mol, dm)
+    mf.get_veff(mol, with_orbitals(dm))
+    assert seen == [False, True]
+    assert int(np.sum(with_orbitals(dm).mo_occ > 0)) == mol.nelectron // 2

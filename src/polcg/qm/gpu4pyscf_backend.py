@@ -50,6 +50,10 @@ class GPU4PySCFBackend(PySCFBackend):
         return dm.get() if hasattr(dm, "get") else np.asarray(dm)
 
     @staticmethod
+    def start_density(dm0):
+        return dm0  # GPU4PySCF moves it to the device as a plain array
+
+    @staticmethod
     def versions() -> dict:
         import cupy
         import gpu4pyscf

@@ -8,7 +8,7 @@ import numpy as np
 
 from polcg.errors import QMError
 from polcg.qm.backends import BACKENDS
-from polcg.qm.guess import load_start, save_density
+from polcg.qm.guess import load_start, save_density, with_orbitals
 from polcg.qm.reuse import PotentialHook, df_path, load_df_tensor, potential_arrays, potential_key, save_df_tensor
 from polcg.qm.spec import QMJob, QMResult, RunConfig
 
@@ -42,6 +42,11 @@ class PySCFBackend:
         return dm
 
     @staticmethod
+    def start_density(dm0):
+        """A warm start as PySCF's cycles hand it on: tagged with its orbitals (`guess.with_orbitals`)."""
+        return with_orbitals(dm0)
+
+    @staticmethod
     def versions() -> dict:
         return versions()
 
@@ -60,6 +65,7 @@ class PySCFBackend:
         reuse = config.reuse and self.reuses and bool(config.guess_dir)
         pkey = potential_key(job.method) if reuse else None
         dm0, start = load_start(config.guess_dir, job.geometry_key(), job.guess, mol, pkey)
+        dm0 = self.start_density(dm0)
         hook = PotentialHook(mf, dm0, start) if reuse else None
         df_file = df_path(config.guess_dir, job.geometry_key(), job.method.auxbasis) \
             if reuse and job.method.density_fit else None
