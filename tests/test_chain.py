@@ -208,3 +208,61 @@ def test_yeh_hummer_recovers_the_viscosity_and_d_infinity_of_exact_data_and_the_
     assert joint["slope_err_m3_s"] < min(f["slope_err_m3_s"] for f in each.values())
     off = {**each, "D_anion_m2_s": yeh_hummer(t, boxes, (1.5e-11, 1.4e-11), (1e-13, 2e-13))}  # shrinks with L
     assert yeh_hummer_joint(t, boxes, off)["consistency_chi2"] > 10
+
+
+def test_a_two_parameter_choice_recovers_the_minimum_of_a_known_surface():
+    """ε_IL and an LJ well depth: density and ln D linear in both with a cross term, ΔH_vap quadratic in
+    ε_IL; the targets meet at ε_IL 1.4, BF4.epsilon 2.0, inside the box, which the choice must find."""
+    from polcg.chain.choice import choose_params, predict
+
+    points = [{"eps_il": e, "BF4.epsilon": w} for e in (1.2, 1.4, 1.6) for w in (1.5, 2.5)]
+
+    def props(e, w):
+        return {"density_kg_m3": 1200 - 100 * (e - 1.4) + 20 * (w - 2.0) + 10 * (e - 1.4) * (w - 2.0),
+                "hvap_kJ_mol": 125 - 50 * (e - 1.4) + 30 * (e - 1.4) ** 2 + 8 * (w - 2.0),
+                "D_anion_m2_s": 2e-11 * np.exp(4 * (e - 1.4) - 0.8 * (w - 2.0))}
+    values = {k: [props(p["eps_il"], p["BF4.epsilon"])[k] for p in points] for k in props(1, 1)}
+    targets = [ScoreTarget("density_kg_m3", 1200.0), ScoreTarget("hvap_kJ_mol", 125.0),
+               ScoreTarget("D_anion_m2_s", 2e-11)]
+    choice = choose_params(points, values, targets)
+    assert choice.params["eps_il"] == pytest.approx(1.4, abs=0.003) == choice.eps_il
+    assert choice.params["BF4.epsilon"] == pytest.approx(2.0, abs=0.01)
+    assert choice.score < 1e-6
+    fit = choice.fits["D_anion_m2_s"]
+    assert predict("D_anion_m2_s", fit, [[1.5, 2.2]])[0] == pytest.approx(props(1.5, 2.2)["D_anion_m2_s"], rel=1e-9)
+    # a target outside the box is not extrapolated to: the choice stays on the box's edge
+    far = choose_params(points, values, [ScoreTarget("density_kg_m3", 1000.0)])
+    assert far.params["eps_il"] == pytest.approx(1.6) and far.score > 0
+
+
+def test_the_lj_grid_scans_every_combination_and_the_chosen_model_carries_its_lj(tmp_path):
+    from polcg.chain import scan
+
+    cfg = load_config(TINY)
+    cfg = replace(cfg, vacg=replace(cfg.vacg, lj_grid=(("anion.epsilon_scale", (0.8, 1.2)),)))
+    out = tmp_path / "chain"
+    run_chain(cfg, out, stages=("charges", "model"))
+    groups = scan.jobs(cfg, out)
+    assert [p for p, _ in groups] == [{"eps_il": e, "anion.epsilon_scale": s} for e in (4.0, 6.0) for s in (0.8, 1.2)]
+    assert len({j.key for _, g in groups for j in g}) == 4  # four distinct models, four runs
+    from polcg.chain import model_stage
+
+    vacg = model_stage.load(out, "vacg")
+    anion = vacg.role("anion").beads[0]
+    model = scan.with_params(vacg, {"eps_il": 5.0, "anion.epsilon_scale": 1.1})
+    assert model.bead_type(anion).epsilon_kj_mol == pytest.approx(1.1 * vacg.bead_type(anion).epsilon_kj_mol)
+    assert model.dielectric.eps_il.value == 5.0 and model.provenance["lj"] == {"anion.epsilon_scale": 1.1}
+    cation = vacg.role("cation").beads[0]
+    assert model.bead_type(cation) == vacg.bead_type(cation)
+
+
+def test_a_bad_lj_grid_key_is_one_line_naming_the_file(tmp_path):
+    raw = yaml.safe_load(TINY.read_text())
+    raw["vacg"]["lj_grid"] = {"NO3.depth": [1.0, 2.0]}
+    path = TINY.parent / "_bad_lj.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    try:
+        with pytest.raises(InputError, match=r"_bad_lj.yaml: vacg.lj_grid: LJ change 'NO3.depth'"):
+            load_config(path)
+    finally:
+        path.unlink(missing_ok=True)

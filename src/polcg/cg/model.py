@@ -263,6 +263,25 @@ class CGModel:
     def with_provenance(self, **extra) -> CGModel:
         return replace(self, provenance={**self.provenance, **extra})
 
+    def with_lj(self, changes: dict[str, float]) -> CGModel:
+        """The model with bead LJ parameters changed: keys `TARGET.sigma` (nm) or `TARGET.epsilon`
+        (kJ/mol) set a value, `TARGET.sigma_scale` / `TARGET.epsilon_scale` multiply it; TARGET is a
+        bead type or a role (cation, anion, water: all of its molecules' bead types). Recorded in
+        the provenance (`lj`)."""
+        beads = {b.name: b for b in self.bead_types}
+        for key, value in changes.items():
+            target, field_name, scale = _lj_key(key)
+            names = ([n for m in self.molecules if m.role == target for n in m.beads] if target in ROLES
+                     else [target])
+            if not names or any(n not in beads for n in names):
+                raise InputError(f"LJ change {key!r}: no bead type or role {target!r} in this model "
+                                 f"(bead types: {', '.join(beads)})")
+            for n in dict.fromkeys(names):
+                old = getattr(beads[n], field_name)
+                beads[n] = replace(beads[n], **{field_name: old * value if scale else value})
+        lj = {**self.provenance.get("lj", {}), **changes}
+        return replace(self, bead_types=tuple(beads[b.name] for b in self.bead_types)).with_provenance(lj=lj)
+
     # -- files -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -312,6 +331,20 @@ class CGModel:
         except (OSError, json.JSONDecodeError) as exc:
             raise InputError(f"{path}: cannot read CG model: {exc}") from None
         return cls.from_dict(data, str(path))
+
+
+ROLES = ("cation", "anion", "water")
+LJ_FIELDS = {"sigma": "sigma_nm", "epsilon": "epsilon_kj_mol"}
+
+
+def _lj_key(key: str) -> tuple[str, str, bool]:
+    """`TARGET.sigma|epsilon[_scale]` → (target, BeadType field, is a scale); InputError otherwise."""
+    target, _, attr = key.partition(".")
+    base = attr.removesuffix("_scale")
+    if not target or base not in LJ_FIELDS:
+        raise InputError(f"LJ change {key!r}: want BEAD.sigma, BEAD.epsilon, BEAD.sigma_scale or "
+                         "BEAD.epsilon_scale (BEAD a bead type or cation/anion/water)")
+    return target, LJ_FIELDS[base], attr.endswith("_scale")
 
 
 def _molecule(raw: dict) -> MoleculeType:

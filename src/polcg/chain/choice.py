@@ -1,17 +1,22 @@
-"""Picking ε_IL from a scan: each property is fitted against ε_IL (least squares, quadratic with three
-or more grid points, linear with two), and the score, the weighted mean squared relative deviation
-from experiment, Σ w (p(ε)/p_exp − 1)² / Σ w, is minimised on a fine grid between the scan's ends
-(no extrapolation). Pure functions on numbers: no simulation here."""
+"""Picking the VaCG parameters from a scan: ε_IL alone, or ε_IL with bead LJ parameters.
+
+Each property is fitted against the scanned parameters by least squares on a low-order polynomial
+(per parameter: quadratic with three or more distinct values, linear with two; products of two
+parameters where the points allow), and the score, the weighted mean squared relative deviation
+from experiment, Σ w (p/p_exp − 1)² / Σ w, is minimised on a fine grid inside the scanned box (no
+extrapolation). Pure functions on numbers: no simulation here."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from polcg.errors import InputError
 
-FINE_POINTS = 401
+#: fine-grid points per parameter, by the number of parameters scanned
+FINE_POINTS = {1: 401, 2: 121, 3: 41}
 # transport changes by orders of magnitude with the charges (thermally activated): fitted as ln(value)
 LOG_KEYS = ("D_cation_m2_s", "D_anion_m2_s", "conductivity_S_m")
 
@@ -29,14 +34,11 @@ class Choice:
     eps_il: float
     score: float
     predicted: dict[str, float]
-    fits: dict[str, list[float]]  # key → polynomial coefficients, highest power first
+    fits: dict[str, dict]  # key → {"terms": exponents per parameter, "coefficients": [...]}
     grid_scores: list[float]
     method: str
     dropped: tuple[str, ...] = field(default=())
-
-
-def fit_degree(n_points: int) -> int:
-    return min(2, n_points - 1)
+    params: dict[str, float] = field(default_factory=dict)  # every scanned parameter, eps_il included
 
 
 def score(values: dict[str, float], targets: list[ScoreTarget]) -> float:
@@ -47,36 +49,73 @@ def score(values: dict[str, float], targets: list[ScoreTarget]) -> float:
     return float(sum(t.weight * (values[t.key] / t.value - 1.0) ** 2 for t in used) / sum(t.weight for t in used))
 
 
-def predict(key: str, coefficients, eps):
-    """A fitted property at `eps` (transport fits are of its logarithm)."""
-    y = np.polyval(coefficients, eps)
+def terms_for(points: np.ndarray) -> list[tuple[int, ...]]:
+    """Polynomial terms (exponents per parameter) that `points` (n × d) determine: a constant, each
+    parameter with two or more distinct values, its square with three or more, then products of
+    two varied parameters, as long as there are at least as many points as terms."""
+    n, d = points.shape
+    distinct = [len(np.unique(points[:, k])) for k in range(d)]
+    unit = [tuple(int(i == k) for i in range(d)) for k in range(d)]
+    terms = [(0,) * d] + [unit[k] for k in range(d) if distinct[k] >= 2]
+    terms += [tuple(2 * e for e in unit[k]) for k in range(d) if distinct[k] >= 3]
+    terms += [tuple(a + b for a, b in zip(unit[i], unit[j])) for i, j in itertools.combinations(range(d), 2)
+              if distinct[i] >= 2 and distinct[j] >= 2]
+    return terms[:max(1, n)]
+
+
+def _design(points: np.ndarray, terms) -> np.ndarray:
+    return np.stack([np.prod(points ** np.asarray(t), axis=1) for t in terms], axis=1)
+
+
+def predict(key: str, fit: dict, points) -> np.ndarray:
+    """A fitted property at `points` (n × d, or a length-n array for one parameter); transport fits
+    are of its logarithm."""
+    x = np.asarray(points, dtype=float)
+    x = x[:, None] if x.ndim == 1 else x
+    y = _design(x, fit["terms"]) @ np.asarray(fit["coefficients"])
     return np.exp(y) if key in LOG_KEYS else y
 
 
-def choose_eps(grid: list[float], values: dict[str, list[float]], targets: list[ScoreTarget]) -> Choice:
-    """ε_IL minimising the score of the interpolated properties. `values[key][i]` is the property at
-    `grid[i]` (NaN where a run could not give it); a target whose property is finite at fewer than
-    two grid points (one, for a one-point grid) is dropped and listed."""
-    eps = np.asarray(grid, dtype=float)
+def choose_params(points: list[dict[str, float]], values: dict[str, list[float]],
+                  targets: list[ScoreTarget]) -> Choice:
+    """The parameters minimising the score of the fitted properties. `points[i]` are the parameters
+    of scan row i (the same names in every row, `eps_il` among them) and `values[key][i]` its
+    property (NaN where the run could not give it); a target whose property is finite at fewer than
+    two rows (one, for a one-row scan) is dropped and listed."""
+    names = list(points[0])
+    x = np.array([[p[n] for n in names] for p in points], dtype=float)
     fits, dropped = {}, []
     for t in targets:
-        y = np.asarray(values.get(t.key, [np.nan] * len(eps)), dtype=float)
+        y = np.asarray(values.get(t.key, [np.nan] * len(x)), dtype=float)
         ok = np.isfinite(y) & ((y > 0) if t.key in LOG_KEYS else True)
-        if ok.sum() < min(2, len(eps)):
+        if ok.sum() < min(2, len(x)):
             dropped.append(t.key)
             continue
+        terms = terms_for(x[ok])
         fy = np.log(y[ok]) if t.key in LOG_KEYS else y[ok]
-        fits[t.key] = np.polyfit(eps[ok], fy, fit_degree(int(ok.sum()))).tolist()
+        coef = np.linalg.lstsq(_design(x[ok], terms), fy, rcond=None)[0]
+        fits[t.key] = {"terms": [list(e) for e in terms], "coefficients": coef.tolist()}
     used = [t for t in targets if t.key in fits]
     if not used:
-        raise InputError(f"no target property could be computed at any ε_IL of the scan ({', '.join(dropped)})")
-    fine = np.linspace(eps.min(), eps.max(), FINE_POINTS) if len(eps) > 1 else eps
-    pred = {k: predict(k, c, fine) for k, c in fits.items()}
-    scores = np.array([score({k: float(v[i]) for k, v in pred.items()}, used) for i in range(fine.size)])
+        raise InputError(f"no target property could be computed at any point of the scan ({', '.join(dropped)})")
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    per_axis = FINE_POINTS.get(len(names), 21)
+    axes = [np.linspace(a, b, per_axis) if b > a else np.array([a]) for a, b in zip(lo, hi)]
+    fine = np.array(list(itertools.product(*axes)))
+    pred = {k: predict(k, f, fine) for k, f in fits.items()}
+    scores = np.array([score({k: float(v[i]) for k, v in pred.items()}, used) for i in range(len(fine))])
     best = int(np.nanargmin(scores))
-    grid_scores = [score({k: float(values[k][i]) for k in fits}, used) for i in range(len(eps))]
-    method = (f"each property (transport as its logarithm) fitted vs eps_IL by least squares (quadratic with >= 3 "
-              f"finite grid points, linear with 2) over the {len(eps)} grid points; the score minimised on "
-              f"{fine.size} points in [{eps.min():g}, {eps.max():g}], no extrapolation")
-    return Choice(float(fine[best]), float(scores[best]), {k: float(v[best]) for k, v in pred.items()}, fits,
-                  grid_scores, method, tuple(dropped))
+    grid_scores = [score({k: float(values[k][i]) for k in fits}, used) for i in range(len(x))]
+    box = ", ".join(f"{n} [{a:g}, {b:g}]" for n, a, b in zip(names, lo, hi))
+    method = (f"each property (transport as its logarithm) fitted by least squares on a polynomial in "
+              f"{', '.join(names)} (quadratic in a parameter with >= 3 values, linear with 2, cross terms where "
+              f"the points allow) over the {len(x)} scan points; the score minimised on {len(fine)} points in "
+              f"{box}, no extrapolation")
+    params = {n: float(v) for n, v in zip(names, fine[best])}
+    return Choice(params.get("eps_il", float("nan")), float(scores[best]),
+                  {k: float(v[best]) for k, v in pred.items()}, fits, grid_scores, method, tuple(dropped), params)
+
+
+def choose_eps(grid: list[float], values: dict[str, list[float]], targets: list[ScoreTarget]) -> Choice:
+    """ε_IL alone: `choose_params` on one parameter (quadratic fits with three or more grid points)."""
+    return choose_params([{"eps_il": float(e)} for e in grid], values, targets)

@@ -57,6 +57,8 @@ class VaCGConfig:
     lj_switch_nm: float | None = None
     eps_il_grid: tuple[float, ...] = (1.0,)
     eps_w: float | None = None  # None: the water model's own ε_r
+    # bead LJ parameters scanned with ε_IL (`CGModel.with_lj` keys → values), e.g. {"BF4.epsilon": (1.5, 2.56)}
+    lj_grid: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,9 +306,28 @@ def _vacg(top: _Section) -> VaCGConfig:
         s.fail("water", f"expected a water model name or none, got {water!r}")
     cfg = VaCGConfig(water=None if water.lower() == "none" else water.upper(),
                      lj_switch_nm=s.number("lj_switch", None), eps_il_grid=tuple(sorted(
-                         s.numbers("eps_il_grid", [1.0], low=1e-9))), eps_w=s.number("eps_w", None))
+                         s.numbers("eps_il_grid", [1.0], low=1e-9))), eps_w=s.number("eps_w", None),
+                     lj_grid=_lj_grid(s))
     s.done()
     return cfg
+
+
+def _lj_grid(s: _Section) -> tuple:
+    """`vacg.lj_grid`: {BEAD.sigma|epsilon[_scale]: [values, ...]} (checked against the model when it is built)."""
+    from polcg.cg.model import _lj_key
+
+    raw = s.get("lj_grid", {})
+    if not isinstance(raw, dict):
+        s.fail("lj_grid", f"expected a mapping of LJ parameter to a list of values, got {raw!r}")
+    out = []
+    for key, values in raw.items():
+        try:
+            _lj_key(str(key))
+        except InputError as exc:
+            s.fail("lj_grid", str(exc))
+        sub = _Section(s.file, f"{s.prefix}.lj_grid", {str(key): values})
+        out.append((str(key), tuple(sorted(sub.numbers(str(key), required=True, low=1e-9)))))
+    return tuple(out)
 
 
 def _drude(top: _Section) -> DrudeConfig:

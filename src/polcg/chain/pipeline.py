@@ -123,9 +123,11 @@ OUTLINE = {
     "charges": lambda c: (f"GEBF charges of {len(c.clusters)} clusters, {c.qm.xc}/{c.qm.basis} {c.qm.scheme}, "
                           f"ξ {c.gebf.xi:g} Å, η {c.gebf.eta}; transferability table + plot"),
     "model": lambda c: f"build {', '.join(c.models)} from the largest cluster's charges",
-    "scan": lambda c: (f"VaCG at ε_IL {', '.join(f'{e:g}' for e in c.vacg.eps_il_grid)} × {len(c.md.seeds)} seeds, "
-                       f"{c.md.pairs} pairs, {c.targets.experiment_t_k:g} K, {c.md.equilibrate_ps:g} + "
-                       f"{c.md.production_ps:g} ps; choose ε_IL"),
+    "scan": lambda c: (f"VaCG at ε_IL {', '.join(f'{e:g}' for e in c.vacg.eps_il_grid)}"
+                       + "".join(f" × {k} {', '.join(f'{v:g}' for v in vs)}" for k, vs in c.vacg.lj_grid)
+                       + f" × {len(c.md.seeds)} seeds, {c.md.pairs} pairs, {c.targets.experiment_t_k:g} K, "
+                       f"{c.md.equilibrate_ps:g} + {c.md.production_ps:g} ps; choose "
+                       + ("ε_IL and " + ", ".join(k for k, _ in c.vacg.lj_grid) if c.vacg.lj_grid else "ε_IL")),
     "validate": lambda c: (f"{', '.join(c.models)} at {', '.join(f'{t:g}' for t in c.temperatures)} K"
                            + (f", VaCG at x {', '.join(f'{x:g}' for x in c.water_fractions if x > 0)}"
                               if any(c.water_fractions) else "")

@@ -30,29 +30,50 @@ def _panels(plt, n: int):
 
 
 def scan_plot(doc: dict, path: Path) -> None:
-    """Each scored property and the score against ε_IL: grid points, fits, the choice, the target."""
+    """Each scored property and the score against ε_IL: grid points and fits (one colour per value
+    of the other scanned parameters), the fit at the chosen values, the choice, the target."""
     plt = _pyplot()
     choice, targets = doc["choice"], {t["key"]: t["value"] for t in doc["targets"]}
-    eps = np.array([r["eps_il"] for r in doc["rows"]])
+    chosen = choice.get("params") or {"eps_il": choice["eps_il"]}
+    names = list(chosen)
+    points = [r.get("params") or {"eps_il": r["eps_il"]} for r in doc["rows"]]
+    others = sorted({tuple(p[n] for n in names[1:]) for p in points})
+    eps = np.array([p["eps_il"] for p in points])
     keys = list(choice["fits"])
     fig, axes = _panels(plt, len(keys) + 1)
     fine = np.linspace(eps.min(), eps.max(), 200)
+
+    def at(rest):
+        return np.column_stack([fine] + [np.full_like(fine, v) for v in rest])
+
+    curves = [(rest, f"C{i}", ", ".join(f"{n} {v:g}" for n, v in zip(names[1:], rest)))
+              for i, rest in enumerate(others)]
     for ax, key in zip(axes, keys):
-        vals = [r["values"].get(key, {"value": np.nan, "error": 0.0}) for r in doc["rows"]]
-        ax.errorbar(eps, [v["value"] for v in vals], [v["error"] for v in vals], fmt="o", capsize=3)
-        ax.plot(fine, predict(key, choice["fits"][key], fine), "-", lw=1)
+        for rest, colour, label in curves:
+            sel = [i for i, p in enumerate(points) if tuple(p[n] for n in names[1:]) == rest]
+            vals = [doc["rows"][i]["values"].get(key, {"value": np.nan, "error": 0.0}) for i in sel]
+            ax.errorbar(eps[sel], [v["value"] for v in vals], [v["error"] for v in vals], fmt="o", capsize=3,
+                        color=colour, label=label or None)
+            ax.plot(fine, predict(key, choice["fits"][key], at(rest)), "-", lw=1, color=colour)
+        if len(names) > 1:
+            ax.plot(fine, predict(key, choice["fits"][key], at([chosen[n] for n in names[1:]])), "--", lw=1,
+                    color="C3", label="at the chosen LJ")
         if key in LOG_KEYS:
             ax.set_yscale("log")
         ax.axhline(targets[key], color="k", ls="--", lw=0.8, label="experiment")
         ax.axvline(choice["eps_il"], color="C3", lw=0.8)
         ax.set_ylabel(LABELS[key], fontsize=8)
-    axes[-1].plot(eps, choice["grid_scores"], "o", label="grid")
-    axes[-1].axvline(choice["eps_il"], color="C3", lw=0.8, label=f"chosen {choice['eps_il']:.3f}")
+    axes[0].legend(fontsize=6)
+    for rest, colour, _ in curves:
+        sel = [i for i, p in enumerate(points) if tuple(p[n] for n in names[1:]) == rest]
+        axes[-1].plot(eps[sel], [choice["grid_scores"][i] for i in sel], "o", color=colour)
+    text = ", ".join(f"{'ε_IL' if n == 'eps_il' else n} {v:.3g}" for n, v in chosen.items())
+    axes[-1].axvline(choice["eps_il"], color="C3", lw=0.8, label=f"chosen {text}")
     axes[-1].set_ylabel("score (mean sq. rel. deviation)", fontsize=8)
     axes[-1].legend(fontsize=7)
     for ax in axes:
         ax.set_xlabel("$\\varepsilon_{IL}$")
-    fig.suptitle(f"VaCG ε_IL scan at {doc['temperature_k']:g} K, {doc['pairs']} pairs", fontsize=9)
+    fig.suptitle(f"VaCG scan at {doc['temperature_k']:g} K, {doc['pairs']} pairs", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

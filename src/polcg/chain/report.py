@@ -85,6 +85,8 @@ def _polcg_row(cond: dict, validation: dict, charges: dict, table: PublishedTabl
                       "cluster_file": charges["cluster_file"], "cluster_sha256": charges["cluster_sha256"]}
     if cond["model"] == "vacg":
         row["eps_il"] = validation["models"]["vacg"]["eps_il"]
+        if validation["models"]["vacg"].get("lj"):
+            row["lj"] = validation["models"]["vacg"]["lj"]
     row["msd_window_ps"] = cond["msd_window_ps"]
     row["experiment"], row["deviation_from_experiment"] = {}, {}
     for key in KEYS:
@@ -133,9 +135,11 @@ def _scan_summary(doc: dict | None) -> dict | None:
     if doc is None:
         return None
     c = doc["choice"]
-    return {"eps_il": c["eps_il"], "score": c["score"], "method": c["method"], "targets": doc["targets"],
-            "dropped": c["dropped"], "grid": [{"eps_il": r["eps_il"], "score": s, **{k: v["value"] for k, v in
-                                               r["values"].items()}} for r, s in zip(doc["rows"], c["grid_scores"])],
+    return {"eps_il": c["eps_il"], "params": c.get("params") or {"eps_il": c["eps_il"]}, "score": c["score"],
+            "method": c["method"], "targets": doc["targets"], "dropped": c["dropped"],
+            "grid": [{**(r.get("params") or {"eps_il": r["eps_il"]}), "score": s,
+                      **{k: v["value"] for k, v in r["values"].items()}}
+                     for r, s in zip(doc["rows"], c["grid_scores"])],
             "predicted": c["predicted"], "T_K": doc["temperature_k"]}
 
 

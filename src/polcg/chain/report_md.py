@@ -47,15 +47,17 @@ def _scan(scan: dict | None) -> list[str]:
     if scan is None:
         return []
     keys = [t["key"] for t in scan["targets"]]
-    lines = ["## ε_IL scan (VaCG, neat IL)", "",
-             f"Chosen ε_IL = **{scan['eps_il']:.4f}** (score {scan['score']:.4g}) at {scan['T_K']:g} K: "
-             f"{scan['method']}.",
+    params = scan.get("params") or {"eps_il": scan["eps_il"]}
+    chosen = ", ".join(f"{'ε_IL' if n == 'eps_il' else n} = **{v:.4g}**" for n, v in params.items())
+    lines = ["## Scan (VaCG, neat IL)", "",
+             f"Chosen {chosen} (score {scan['score']:.4g}) at {scan['T_K']:g} K: {scan['method']}.",
              "Targets: " + "; ".join(f"{t['key']} = {t['value']:.4g} (weight {t['weight']:g}, {t['source']})"
                                       for t in scan["targets"]) + ".", "",
-             "| ε_IL | score | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+             "| " + " | ".join("ε_IL" if n == "eps_il" else n for n in params) + " | score | " + " | ".join(keys)
+             + " |", "|" + "---|" * (len(keys) + len(params) + 1)]
     for g in scan["grid"]:
-        lines.append(f"| {g['eps_il']:g} | {g['score']:.4g} | " + " | ".join(
-            f"{g[k]:.4g}" if g.get(k) is not None else "–" for k in keys) + " |")
+        lines.append("| " + " | ".join(f"{g.get(n, float('nan')):g}" for n in params) + f" | {g['score']:.4g} | "
+                     + " | ".join(f"{g[k]:.4g}" if g.get(k) is not None else "–" for k in keys) + " |")
     if scan["dropped"]:
         lines.append(f"\nNot computed at enough grid points, left out of the score: {', '.join(scan['dropped'])}.")
     return lines + [""]

@@ -1,20 +1,22 @@
-"""Chain stage 3: the ε_IL scan of the VaCG model in the neat IL at the experiment temperature.
+"""Chain stage 3: the scan of the VaCG model in the neat IL at the experiment temperature.
 
-For every ε_IL of `vacg.eps_il_grid` (and every seed), the VaCG model of the model stage with that
-ε_IL is simulated and analysed (`runs.py`); the properties are compared with the experimental
+For every ε_IL of `vacg.eps_il_grid`, every combination of the bead LJ values of `vacg.lj_grid`
+(none by default: ε_IL alone) and every seed, the VaCG model of the model stage with those
+parameters is simulated and analysed (`runs.py`); the properties are compared with the experimental
 rows of the targets table at `targets.experiment_T` (density, ΔH_vap and `targets.transport`:
-the two D's at half weight each, or the conductivity), and `choice.choose_eps` picks ε_IL between
-the grid points. Outputs: `<out>/scan/scan.json` (the table, the fits, the choice),
-`<out>/scan/scan.png`, and the chosen model in `<out>/scan/model/`.
+the two D's at half weight each, or the conductivity), and `choice.choose_params` picks the
+parameters inside the scanned box. Outputs: `<out>/scan/scan.json` (the table, the fits, the
+choice), `<out>/scan/scan.png`, and the chosen model in `<out>/scan/model/`.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from polcg.chain import model_stage
-from polcg.chain.choice import ScoreTarget, choose_eps
+from polcg.chain.choice import ScoreTarget, choose_params
 from polcg.chain.config import ChainConfig
 from polcg.chain.published import EXPERIMENT, load_table
 from polcg.chain.quantities import from_analysis
@@ -35,6 +37,19 @@ def with_eps(model, eps_il: float):
     return replace(model, dielectric=d).with_provenance(eps_il={"value": eps_il})
 
 
+def with_params(model, params: dict[str, float]):
+    """The model with a scan point's parameters: `eps_il` and bead LJ changes (`CGModel.with_lj`)."""
+    lj = {k: v for k, v in params.items() if k != "eps_il"}
+    return with_eps(model.with_lj(lj) if lj else model, params["eps_il"])
+
+
+def grid_points(cfg: ChainConfig) -> list[dict[str, float]]:
+    """Every scan point: ε_IL × the product of the `vacg.lj_grid` axes."""
+    names = ["eps_il"] + [k for k, _ in cfg.vacg.lj_grid]
+    axes = [cfg.vacg.eps_il_grid] + [v for _, v in cfg.vacg.lj_grid]
+    return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
+
+
 def targets(cfg: ChainConfig) -> list[ScoreTarget]:
     """The experimental rows the score uses, at the experiment temperature."""
     t = cfg.targets
@@ -53,20 +68,24 @@ def targets(cfg: ChainConfig) -> list[ScoreTarget]:
     return out
 
 
-def jobs(cfg: ChainConfig, out: Path) -> list[tuple[float, list]]:
+def jobs(cfg: ChainConfig, out: Path) -> list[tuple[dict, list]]:
+    """(scan point, its runs: one per seed) for every point of the grid."""
     base = model_stage.load(out, "vacg")
     analysis = analysis_settings(cfg.md)
     result = []
-    for eps in cfg.vacg.eps_il_grid:
-        model = with_eps(base, eps)
+    for point in grid_points(cfg):
+        model = with_params(base, point)
         runs = [md_job(out, model, run_settings(cfg.md, cfg.targets.experiment_t_k, cfg.md.pairs, 0.0, seed),
                        analysis) for seed in cfg.md.seeds]
-        result.append((eps, runs))
+        result.append((point, runs))
     return result
 
 
 def inputs(cfg: ChainConfig, out: Path) -> dict:
-    return {"runs": [j.key for _, runs in jobs(cfg, out) for j in runs], "grid": list(cfg.vacg.eps_il_grid),
+    grid = {"grid": list(cfg.vacg.eps_il_grid)}
+    if cfg.vacg.lj_grid:
+        grid["lj_grid"] = {k: list(v) for k, v in cfg.vacg.lj_grid}
+    return {"runs": [j.key for _, runs in jobs(cfg, out) for j in runs], **grid,
             "targets": [asdict(t) for t in targets(cfg)], "experiment_T_K": cfg.targets.experiment_t_k}
 
 
@@ -82,16 +101,17 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     rows = []
     todo = jobs(cfg, out)
     done = run_jobs([j for _, runs in todo for j in runs], cfg.md, on_run)
-    for eps, runs in todo:
+    for point, runs in todo:
         records = [done[j.key] for j in runs]
         q = from_analysis(combine(records), cfg.cation, cfg.anion, apparent=True)
-        rows.append({"eps_il": eps, "runs": [r["run"] for r in records], "values": q,
+        rows.append({"eps_il": point["eps_il"], "params": point, "runs": [r["run"] for r in records], "values": q,
                      "notes": sorted({n for r in records for n in r["notes"]})})
     nan = {"value": float("nan")}
-    choice = choose_eps([r["eps_il"] for r in rows],
-                        {t.key: [r["values"].get(t.key, nan)["value"] for r in rows] for t in goals}, goals)
-    model = with_eps(model_stage.load(out, "vacg"), choice.eps_il).with_provenance(
-        eps_il={"value": choice.eps_il, "from": "polcg chain ε_IL scan", "scan": str(stage_dir(out) / "scan.json")})
+    choice = choose_params([r["params"] for r in rows],
+                           {t.key: [r["values"].get(t.key, nan)["value"] for r in rows] for t in goals}, goals)
+    source = {"from": "polcg chain scan", "scan": str(stage_dir(out) / "scan.json")}
+    model = with_params(model_stage.load(out, "vacg"), choice.params).with_provenance(
+        eps_il={"value": choice.eps_il, **source}, **({"lj_fit": source} if cfg.vacg.lj_grid else {}))
     model_path = model.save(stage_dir(out) / "model")
     doc = {"temperature_k": cfg.targets.experiment_t_k, "water_fraction": 0.0, "pairs": cfg.md.pairs,
            "rows": rows, "targets": [asdict(t) for t in goals], "choice": asdict(choice),
@@ -99,9 +119,9 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     write_json_atomic(stage_dir(out) / "scan.json", doc)
     scan_plot(doc, stage_dir(out) / "scan.png")
     outputs = {"scan": stage_dir(out) / "scan.json", "model": model_path, "plot": stage_dir(out) / "scan.png"}
-    write_record(stage_dir(out) / RECORD, ins, inputs_key(ins), outputs, {"eps_il": choice.eps_il,
+    write_record(stage_dir(out) / RECORD, ins, inputs_key(ins), outputs, {"params": choice.params,
                                                                           "score": choice.score})
-    return {"eps_il": choice.eps_il, "score": choice.score, "dropped": list(choice.dropped)}
+    return {"eps_il": choice.eps_il, "params": choice.params, "score": choice.score, "dropped": list(choice.dropped)}
 
 
 def chosen_model(out: Path):

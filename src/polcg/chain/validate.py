@@ -79,7 +79,7 @@ def run(cfg: ChainConfig, out: Path, on_run=None) -> dict:
     built = models(cfg, out)
     doc = {"conditions": rows, "yeh_hummer": _box_checks(cfg, rows),
            "models": {k: {"sha256": m.sha256(), "eps_il": m.dielectric.eps_il.value if k == "vacg" else None,
-                          "provenance": m.provenance} for k, m in built.items()}}
+                          "lj": m.provenance.get("lj", {}), "provenance": m.provenance} for k, m in built.items()}}
     path = stage_dir(out) / "validation.json"
     write_json_atomic(path, doc)
     write_record(stage_dir(out) / RECORD, ins, inputs_key(ins), {"validation": path}, {"conditions": len(rows)})

@@ -68,5 +68,7 @@ def _print_report(path: Path) -> None:
         table.add_row(r["model"], f"{r['T_K']:g}", f"{r.get('x_water', 0.0):g}", *(cell(r, k) for k in KEYS), devs)
     console.print(table)
     if doc["scan"]:
-        console.print(f"ε_IL = {doc['scan']['eps_il']:.4f} (scan at {doc['scan']['T_K']:g} K, interpolated)")
+        chosen = ", ".join(f"{'ε_IL' if n == 'eps_il' else n} = {v:.4g}"
+                           for n, v in (doc["scan"].get("params") or {"eps_il": doc["scan"]["eps_il"]}).items())
+        console.print(f"{chosen} (scan at {doc['scan']['T_K']:g} K, interpolated)")
     console.print(f"report: {path} and {path.with_suffix('.md')}")
