@@ -111,6 +111,25 @@ def test_the_second_box_runs_its_own_production_and_the_first_keeps_the_validati
     same = replace(md, box_check_production_ps=None)  # by default the second box runs as long as the first
     assert production_ps(same, 150) == production_ps(same, 300) == md.validate_production_ps
     assert production_ps(replace(md, validate_production_ps=None), 150) == md.production_ps
+    drude = replace(md, drude_production_ps=8000.0)  # the Drude model's own (its runs cost ~4x VaCG's)
+    assert (production_ps(drude, 150, "drude"), production_ps(drude, 150, "vacg")) == (8000.0, 30000.0)
+
+
+def test_the_second_box_runs_only_for_the_models_named(tmp_path):
+    from polcg.chain import validate
+
+    cfg = load_config(TINY)
+    out = tmp_path / "chain"
+    run_chain(cfg, out, stages=("charges", "model"))
+    (out / "scan" / "model").mkdir(parents=True)
+    from polcg.chain import model_stage
+
+    model_stage.load(out, "vacg").save(out / "scan" / "model")  # stands in for the scan's choice
+    pairs = {(c.model, c.pairs) for c in validate.conditions(cfg, out)}
+    assert {("vacg", 45), ("drude", 45)} <= pairs
+    only = replace(cfg, md=replace(cfg.md, box_check_models=("vacg",)))
+    pairs = {(c.model, c.pairs) for c in validate.conditions(only, out)}
+    assert ("vacg", 45) in pairs and ("drude", 45) not in pairs
 
 
 def test_choice_recovers_the_minimum_of_a_known_score():

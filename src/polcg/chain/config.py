@@ -85,6 +85,8 @@ class MDConfig:
     seeds: tuple[int, ...] = (1,)
     box_check_pairs: int | None = None
     box_check_production_ps: float | None = None  # the second box's production; None: the validation runs'
+    box_check_models: tuple[str, ...] | None = None  # models given the second box; None: every model
+    drude_production_ps: float | None = None  # the Drude model's validation runs; None: the validation runs'
     blocks: int = 10
     gas_production_ps: float = 2000.0
     friction_per_ps: float = 1.0
@@ -353,6 +355,8 @@ def _md(top: _Section) -> MDConfig:
         friction_per_ps=s.number("friction", 1.0), timestep_fs=None if timestep is None else timestep * 1e3,
         validate_production_ps=s.duration("validate_production", "auto", allow_auto=True),
         box_check_production_ps=s.duration("box_check_production", "auto", allow_auto=True),
+        box_check_models=_model_list(s, "box_check_models"),
+        drude_production_ps=s.duration("drude_production", "auto", allow_auto=True),
         workers=s.number("workers", 0, positive=False, integer=True))
     if cfg.workers < 0:
         s.fail("workers", f"{cfg.workers}: must be >= 0 (0: one per core on the CPU platform)")
@@ -362,6 +366,15 @@ def _md(top: _Section) -> MDConfig:
         s.fail("box_check_pairs", f"{cfg.box_check_pairs}: must differ from md.pairs to check the box size")
     s.done()
     return cfg
+
+
+def _model_list(s: _Section, name: str) -> tuple[str, ...] | None:
+    raw = s.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or any(m not in MODELS for m in raw):
+        s.fail(name, f"{raw!r}: a list of names from {', '.join(MODELS)}")
+    return tuple(raw)
 
 
 def _targets(top: _Section, cation: str, anion: str) -> TargetsConfig:

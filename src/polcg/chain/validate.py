@@ -47,18 +47,22 @@ def conditions(cfg: ChainConfig, out: Path) -> list[Condition]:
     wanted = [(kind, t, 0.0, md.pairs) for kind in cfg.models for t in cfg.temperatures]
     wanted += [("vacg", t_exp, x, md.pairs) for x in cfg.water_fractions if x > 0]
     if md.box_check_pairs:
-        wanted += [(kind, t_exp, 0.0, n) for kind in cfg.models for n in (md.pairs, md.box_check_pairs)]
+        wanted += [(kind, t_exp, 0.0, n) for kind in cfg.models if kind in (md.box_check_models or cfg.models)
+                   for n in (md.pairs, md.box_check_pairs)]
     analysis, built, out_conds = analysis_settings(md), models(cfg, out), []
     for kind, t, x, n in dict.fromkeys(wanted):
-        run_md = replace(md, production_ps=production_ps(md, n))
+        run_md = replace(md, production_ps=production_ps(md, n, kind))
         jobs = tuple(md_job(out, built[kind], run_settings(run_md, t, n, x, seed), analysis) for seed in md.seeds)
         out_conds.append(Condition(kind, t, x, n, jobs))
     return out_conds
 
 
-def production_ps(md: MDConfig, pairs: int) -> float:
-    """A validation run's production: long for transport, the second box's own where it is given."""
+def production_ps(md: MDConfig, pairs: int, kind: str = "vacg") -> float:
+    """A validation run's production: long for transport, the Drude model's own and the second
+    box's own where they are given."""
     long = md.validate_production_ps or md.production_ps
+    if kind == "drude" and md.drude_production_ps:
+        long = md.drude_production_ps
     return md.box_check_production_ps or long if pairs == md.box_check_pairs else long
 
 
