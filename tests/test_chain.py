@@ -285,3 +285,33 @@ def test_a_bad_lj_grid_key_is_one_line_naming_the_file(tmp_path):
             load_config(path)
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_a_given_viscosity_corrects_d_by_yeh_hummer_at_its_temperature_only():
+    """D∞ = D(L) + k_B T ξ / (6π η L): 303 K, η 80.6 mPa s, L 3.61 nm adds 2.16e-12 m²/s (hand value)."""
+    from polcg.chain.report import _given_viscosity
+
+    cfg = load_config(TINY)
+    cfg = replace(cfg, targets=replace(cfg.targets, viscosity_mpa_s=((303.0, 80.6),)))
+    cond = {"T_K": 303.0, "x_water": 0.0, "box_nm": 3.61,
+            "values": {"D_cation_m2_s": {"value": 2.0e-11, "error": 1e-12}}}
+    out = _given_viscosity(cond, {"D_cation_m2_s": {"value": 1.83e-11}}, cfg)
+    kt_xi = 1.380649e-23 * 303.0 * 2.837297
+    assert out["correction_m2_s"] == pytest.approx(kt_xi / (6 * np.pi * 0.0806 * 3.61e-9), rel=1e-9)
+    assert out["correction_m2_s"] == pytest.approx(2.16e-12, rel=0.01)
+    assert out["D_cation_m2_s"]["value"] == pytest.approx(2.0e-11 + out["correction_m2_s"])
+    assert out["D_cation_m2_s"]["deviation_from_experiment"] == pytest.approx((2.216e-11 / 1.83e-11) - 1, abs=1e-3)
+    assert "D_anion_m2_s" not in out
+    assert _given_viscosity({**cond, "T_K": 350.0}, {}, cfg) is None  # no viscosity given at 350 K
+
+
+def test_the_viscosity_mapping_is_checked():
+    raw = yaml.safe_load(TINY.read_text())
+    raw["targets"]["viscosity_mPa_s"] = {303: -1}
+    path = TINY.parent / "_bad_eta.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    try:
+        with pytest.raises(InputError, match=r"_bad_eta.yaml: targets.viscosity_mPa_s"):
+            load_config(path)
+    finally:
+        path.unlink(missing_ok=True)

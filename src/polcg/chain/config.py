@@ -100,6 +100,9 @@ class TargetsConfig:
     reference: Path | None = None  # folder of the stored source the table cites (checked when given)
     transport: str = "diffusion"
     tolerance_k: float = 1.0  # table rows within this of a run's T are compared with it
+    # shear viscosity (mPa s) by temperature (K), for the Yeh–Hummer correction of D where the two boxes
+    # do not give the model's own (e.g. experiment)
+    viscosity_mpa_s: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -388,9 +391,18 @@ def _targets(top: _Section, cation: str, anion: str) -> TargetsConfig:
     cfg = TargetsConfig(table=table, experiment_t_k=s.number("experiment_T", required=True),
                         reference=s.path("reference", folder=True),
                         transport=s.text("transport", "diffusion", choices=TRANSPORT),
-                        tolerance_k=s.number("tolerance_K", 1.0))
+                        tolerance_k=s.number("tolerance_K", 1.0), viscosity_mpa_s=_viscosity(s))
     s.done()
     return cfg
+
+
+def _viscosity(s: _Section) -> tuple[tuple[float, float], ...]:
+    """`targets.viscosity_mPa_s`: {temperature K: viscosity mPa s}."""
+    raw = s.get("viscosity_mPa_s", {})
+    if not isinstance(raw, dict) or not all(isinstance(k, int | float) and isinstance(v, int | float) and k > 0
+                                            and v > 0 for k, v in raw.items()):
+        s.fail("viscosity_mPa_s", f"expected a mapping of positive temperature (K) to viscosity (mPa s), got {raw!r}")
+    return tuple(sorted((float(k), float(v)) for k, v in raw.items()))
 
 
 def _check_consistent(cfg: ChainConfig) -> None:

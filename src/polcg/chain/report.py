@@ -97,7 +97,29 @@ def _polcg_row(cond: dict, validation: dict, charges: dict, table: PublishedTabl
     row["nernst_einstein"] = cond.get("nernst_einstein", {})
     row["notes"], row["runs"] = cond["notes"], cond["runs"]
     row["yeh_hummer"] = _finite_size(cond, validation, row["experiment"], cfg)
+    given = _given_viscosity(cond, row["experiment"], cfg)
+    if given:
+        row["yeh_hummer_given_viscosity"] = given
     return row
+
+
+def _given_viscosity(cond: dict, experiment: dict, cfg: ChainConfig) -> dict | None:
+    """D∞ = D(L) + k_B T ξ / (6π η L) with the viscosity of `targets.viscosity_mPa_s` at the row's
+    temperature (within `targets.tolerance_K`), each with its deviation from experiment; None without."""
+    from polcg.md.estimators import yeh_hummer_m2_s
+
+    eta = next((v for t, v in cfg.targets.viscosity_mpa_s if abs(t - cond["T_K"]) <= cfg.targets.tolerance_k), None)
+    if eta is None or cond["x_water"] != 0:
+        return None
+    corr = yeh_hummer_m2_s(cond["T_K"], eta * 1e-3, cond["box_nm"])
+    out = {"viscosity_mPa_s": eta, "box_nm": cond["box_nm"], "correction_m2_s": corr}
+    for key in ("D_cation_m2_s", "D_anion_m2_s"):
+        v = cond["values"].get(key)
+        if v:
+            exp = experiment.get(key)
+            out[key] = {"value": v["value"] + corr, "error": v["error"],
+                        "deviation_from_experiment": (v["value"] + corr) / exp["value"] - 1.0 if exp else None}
+    return out
 
 
 def _finite_size(cond: dict, validation: dict, experiment: dict, cfg: ChainConfig) -> dict | None:

@@ -34,6 +34,13 @@ def _deviations(rows: list[dict]) -> list[str]:
         dev = r["deviation_from_experiment"]
         lines.append(f"| {r['model']} | {r['T_K']:g} | " + " | ".join(
             f"{100 * dev[k]:+.1f} %" if dev.get(k) is not None else "–" for k in KEYS) + " |")
+        given = r.get("yeh_hummer_given_viscosity") or {}
+        if given:
+            eta = given["viscosity_mPa_s"]
+            lines.append(f"| {r['model']}, D∞ (Yeh–Hummer, η {eta:g} mPa s given) | {r['T_K']:g} | "
+                         + " | ".join(f"{100 * given[k]['deviation_from_experiment']:+.1f} %"
+                                      if isinstance(given.get(k), dict) and given[k]["deviation_from_experiment"]
+                                      is not None else "–" for k in KEYS) + " |")
         fs = r.get("yeh_hummer") or {}
         if any(isinstance(fs.get(k), dict) for k in KEYS):
             lines.append(f"| {r['model']}, D∞ (Yeh–Hummer) | {r['T_K']:g} | " + " | ".join(

@@ -111,7 +111,7 @@ def _box_checks(cfg: ChainConfig, rows: list[dict]) -> dict:
     if not n2:
         return {}
     out = {}
-    for kind in cfg.models:
+    for kind in [k for k in cfg.models if k in (cfg.md.box_check_models or cfg.models)]:
         pair = [next(r for r in rows if r["model"] == kind and r["T_K"] == t and r["x_water"] == 0.0
                      and r["pairs"] == n) for n in (cfg.md.pairs, n2)]
         boxes = (pair[0]["box_nm"], pair[1]["box_nm"])
