@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -54,10 +55,10 @@ class PySCFBackend:
     reuses = True
 
     def compute(self, job: QMJob, config: RunConfig) -> QMResult:
-        from pyscf import lib
+        with thread_limits(config.threads):
+            return self._compute(job, config)
 
-        if config.threads > 0:
-            lib.num_threads(config.threads)
+    def _compute(self, job: QMJob, config: RunConfig) -> QMResult:
         t0 = time.perf_counter()
         mol = build_mol(job, config)
         mf = self.build_scf(mol, job)
@@ -93,6 +94,23 @@ class PySCFBackend:
             notes=tuple(notes),
             embedding_charges=tuple(float(q) for q in embedding),
         )
+
+
+@contextmanager
+def thread_limits(threads: int):
+    """At most `threads` threads in PySCF's OpenMP pool *and* in numpy's BLAS pools while a job runs
+    (0: leave both as they are). PySCF's `lib.num_threads` sets OpenMP only; OpenBLAS keeps its own
+    pool, one thread per core, so two single-thread workers on two cores ran four threads and every
+    dense product fought for the cores: the README example took 62 s with two workers and 31 s with
+    the BLAS pool held to the workers' one thread each (benchmarks/results/readme_threads.json)."""
+    if threads <= 0:
+        yield
+        return
+    from pyscf import lib
+    from threadpoolctl import threadpool_limits
+
+    with lib.with_omp_threads(threads), threadpool_limits(limits=threads, user_api="blas"):
+        yield
 
 
 def _converge(mf, dm0, job: QMJob) -> list[str]:
