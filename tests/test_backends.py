@@ -62,3 +62,25 @@ def test_charges_help_lists_every_device():
     out = CliRunner().invoke(app, ["charges", "--help"], env={"COLUMNS": "300"}).output
     text = " ".join(out.replace("│", " ").split())
     assert all(f"{e.name} ({e.help})" in text for e in backend_registry().entries()), out
+
+
+def test_a_job_holds_blas_and_openmp_to_its_threads_and_restores_them():
+    """`thread_limits` caps numpy's BLAS pools beside PySCF's OpenMP pool (OpenBLAS otherwise keeps one
+    thread per core in every worker process) and gives both back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from polcg.qm.pyscf_backend import thread_limits
+
+    def counts():
+        return {(p["user_api"], p["filepath"]): p["num_threads"] for p in threadpool_info()}
+
+    from pyscf import lib
+
+    before, omp_before = counts(), lib.num_threads()
+    with thread_limits(1):
+        inside = counts()
+        assert lib.num_threads() == 1
+    assert all(n == 1 for (api, _), n in inside.items() if api == "blas")
+    assert counts() == before and lib.num_threads() == omp_before
+    with thread_limits(0):  # 0: leave them alone
+        assert counts() == before
