@@ -3,7 +3,8 @@
 Each property is fitted against the scanned parameters by least squares on a low-order polynomial
 (per parameter: quadratic with three or more distinct values, linear with two; products of two
 parameters where the points allow), and the score, the weighted mean squared relative deviation
-from experiment, Σ w (p/p_exp − 1)² / Σ w, is minimised on a fine grid inside the scanned box (no
+from experiment, Σ w (p/p_exp − 1)² / Σ w (or, against a reference model, the largest ratio of
+polcg's deviation to the reference's), is minimised on a fine grid inside the scanned box (no
 extrapolation). Pure functions on numbers: no simulation here."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class ScoreTarget:
     value: float  # experiment, same unit as the simulated values
     weight: float = 1.0
     source: str = ""
+    reference: float | None = None  # a reference model's value (`targets.versus`): the score to beat
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,17 @@ class Choice:
 
 
 def score(values: dict[str, float], targets: list[ScoreTarget]) -> float:
-    """Weighted mean squared relative deviation of `values` from the targets they have."""
+    """Weighted mean squared relative deviation of `values` from the targets they have; or, where
+    the targets carry a reference model's values, the largest ratio of this deviation to the
+    reference's, max |p/p_exp − 1| / |p_ref/p_exp − 1| (below 1: closer to experiment than the
+    reference on every scored property)."""
     used = [t for t in targets if np.isfinite(values.get(t.key, np.nan))]
     if not used:
         return float("nan")
+    versus = [t for t in used if t.reference is not None]
+    if versus:
+        return float(max(abs(values[t.key] / t.value - 1.0) / max(abs(t.reference / t.value - 1.0), 1e-12)
+                         for t in versus))
     return float(sum(t.weight * (values[t.key] / t.value - 1.0) ** 2 for t in used) / sum(t.weight for t in used))
 
 
@@ -107,9 +116,11 @@ def choose_params(points: list[dict[str, float]], values: dict[str, list[float]]
     best = int(np.nanargmin(scores))
     grid_scores = [score({k: float(values[k][i]) for k in fits}, used) for i in range(len(x))]
     box = ", ".join(f"{n} [{a:g}, {b:g}]" for n, a, b in zip(names, lo, hi))
+    kind = ("the largest ratio of |p/p_exp - 1| to the reference model's" if any(t.reference is not None for t in used)
+            else "the weighted mean squared relative deviation")
     method = (f"each property (transport as its logarithm) fitted by least squares on a polynomial in "
               f"{', '.join(names)} (quadratic in a parameter with >= 3 values, linear with 2, cross terms where "
-              f"the points allow) over the {len(x)} scan points; the score minimised on {len(fine)} points in "
+              f"the points allow) over the {len(x)} scan points; the score ({kind}) minimised on {len(fine)} points in "
               f"{box}, no extrapolation")
     params = {n: float(v) for n, v in zip(names, fine[best])}
     return Choice(params.get("eps_il", float("nan")), float(scores[best]),

@@ -103,6 +103,9 @@ class TargetsConfig:
     # shear viscosity (mPa s) by temperature (K), for the Yeh–Hummer correction of D where the two boxes
     # do not give the model's own (e.g. experiment)
     viscosity_mpa_s: tuple[tuple[float, float], ...] = ()
+    # a model of the table to beat: the scan minimises the largest ratio of polcg's deviation from
+    # experiment to this model's (None: the weighted mean squared relative deviation)
+    versus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -391,7 +394,8 @@ def _targets(top: _Section, cation: str, anion: str) -> TargetsConfig:
     cfg = TargetsConfig(table=table, experiment_t_k=s.number("experiment_T", required=True),
                         reference=s.path("reference", folder=True),
                         transport=s.text("transport", "diffusion", choices=TRANSPORT),
-                        tolerance_k=s.number("tolerance_K", 1.0), viscosity_mpa_s=_viscosity(s))
+                        tolerance_k=s.number("tolerance_K", 1.0), viscosity_mpa_s=_viscosity(s),
+                        versus=s.text("versus"))
     s.done()
     return cfg
 

@@ -57,11 +57,16 @@ def targets(cfg: ChainConfig) -> list[ScoreTarget]:
     keys = {"density_kg_m3": 1.0, "hvap_kJ_mol": 1.0}
     keys.update({"D_cation_m2_s": 0.5, "D_anion_m2_s": 0.5} if t.transport == "diffusion"
                 else {"conductivity_S_m": 1.0})
+    if t.versus and t.versus not in table.models():
+        raise InputError(f"{t.table}: targets.versus: no model {t.versus!r} in the table "
+                         f"(models: {', '.join(table.models())})")
     out = []
     for key, weight in keys.items():
         row = table.value(EXPERIMENT, key, t.experiment_t_k, t.tolerance_k)
+        ref = table.value(t.versus, key, t.experiment_t_k, t.tolerance_k) if t.versus else None
         if row is not None:
-            out.append(ScoreTarget(key, row.value, weight, f"{row.text} ({row.source})"))
+            source = f"{row.text} ({row.source})" + (f"; {t.versus} {ref.text} ({ref.source})" if ref else "")
+            out.append(ScoreTarget(key, row.value, weight, source, ref.value if ref else None))
     if not out:
         raise InputError(f"{t.table}: no experiment rows within {t.tolerance_k:g} K of "
                          f"targets.experiment_T = {t.experiment_t_k:g} K")
