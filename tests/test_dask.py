@@ -139,7 +139,11 @@ def test_a_worker_killed_mid_pass_costs_only_the_jobs_it_held(nh4cl_cluster, tmp
     rerun = [k for k in set(keys) if keys.count(k) > 1]
     assert len(keys) - len(set(keys)) <= len(held) and set(rerun) <= set(held), (rerun, held)
     assert res.timing["jobs_computed"] == serial.timing["jobs_computed"]
-    np.testing.assert_allclose(res.atom_charges, serial.atom_charges, atol=1e-7)
+    # A job rerun on the restarted worker may begin from another SCF start than in the serial run;
+    # conv_tol 1e-10 leaves the orbital gradient at ~1e-5 (PySCF's sqrt(conv_tol)), so charges agree
+    # to that level (CI saw 3e-7 e), far below the 1e-3 e a wrong background would move them.
+    np.testing.assert_allclose(res.atom_charges, serial.atom_charges, atol=1e-5)
+    assert res.energy_hartree == pytest.approx(serial.energy_hartree, abs=1e-8)
     killable.wait_for_workers(2, timeout=60)
 
 
