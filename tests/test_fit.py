@@ -133,7 +133,8 @@ def test_cli_bad_input_exit_2(tmp_path):
     bad = tmp_path / "t.csv"
     bad.write_text("property,x,T_K,value,unit,uncertainty,weight,source\nviscosity,0,298.15,100,mPa s,10,1,x\n")
     for args, msg in ((["--targets", str(bad)], "unknown property"), (["--x", "0,150"], "[0, 100] mol %"),
-                      (["--budget", "0"], "budget 0"), (["--x", "0,20,100", "--budget", "4"], "below the initial")):
+                      (["--budget", "0"], "budget 0"), (["--x", "0,20,100", "--budget", "4"], "below the initial"),
+                      (["--lj-switch", "1.5"], "not between 0 and the")):
         res = runner.invoke(app, ["fit-dielectric", "--out", str(tmp_path / "fit"), *args])
         assert res.exit_code == 2 and msg in res.output, (args, res.output)
         assert not (tmp_path / "fit" / "result.json").exists()
@@ -197,3 +198,26 @@ def test_fit_killed_mid_round_resumes_without_redoing_finished_simulations(tmp_p
     back = FitResult.load(tmp_path / "fit")  # the result loads back, and the model carries its fitted ε(x)
     assert back.simulations == 3 and back.per_x == doc["per_x"]
     assert CGModel.load(tmp_path / "fit" / "model").dielectric.eps_il == back.epsilon("eps_il")
+
+
+def test_fit_lj_convention_reaches_the_model_and_names_the_runs(tmp_path):
+    """`lj_switch_nm` builds the fit's models with the force-switched LJ and no dispersion correction
+    (the MARTINI 2 convention) and names their runs apart; the default keeps the run names that
+    fits made before the option existed (the hash of the settings without the LJ fields)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from polcg.fit.evaluate import SimJob, SimSettings, vacg_model
+    from polcg.fit.loop import Point
+
+    plain, martini = SimSettings(), SimSettings(lj_switch_nm=0.9)
+    m = vacg_model(martini, Epsilon(value=1.3), Epsilon(value=2.75))
+    assert m.nonbonded.lj_switch_nm == 0.9 and not m.nonbonded.dispersion_correction
+    assert m.dielectric.eps_w.value == 2.75
+    assert vacg_model(plain, Epsilon(value=1.3), Epsilon(value=2.75)).nonbonded.dispersion_correction
+    point = Point(x=1.0, eps_il=1.0, eps_w=2.75)
+    old = {k: v for k, v in asdict(plain).items() if k not in ("lj_switch_nm", "cutoff_nm")}
+    key = hashlib.sha256(json.dumps({"point": asdict(point), "settings": old}, sort_keys=True).encode()).hexdigest()
+    assert SimJob.at(point, plain, tmp_path).directory.endswith(key[:12])
+    assert SimJob.at(point, martini, tmp_path).directory != SimJob.at(point, plain, tmp_path).directory

@@ -37,6 +37,9 @@ def fit_dielectric_cmd(
     production: str = typer.Option("400ps", help="Production per simulation."),
     timestep: str = typer.Option("10fs", help="Time step."),
     platform: str = typer.Option("CPU", help="OpenMM platform of the simulations."),
+    lj_switch: float | None = typer.Option(None, help="Force-switch LJ from this distance (nm) to the 1.2 nm cutoff, "
+                                           "no dispersion correction (MARTINI 2, PW's convention: 0.9); "
+                                           "default: plain cut + dispersion correction."),
     reweight: bool = typer.Option(True, help="MBAR-reweight static properties to nearby ε."),
     workers: int = typer.Option(1, help="Simulations run at once (local processes)."),
     scheduler: str | None = typer.Option(None, help="Dask scheduler address (e.g. tcp://host:8786)."),
@@ -63,7 +66,7 @@ def fit_dielectric_cmd(
                           equilibrate_ps=duration_ps(equilibrate, "--equilibrate"),
                           production_ps=duration_ps(production, "--production"),
                           timestep_fs=duration_ps(timestep, "--timestep") * 1e3, platform=platform,
-                          reweight=reweight, seed=seed)
+                          reweight=reweight, seed=seed, lj_switch_nm=lj_switch)
         executor = make_executor(workers, scheduler)
         try:
             with Progress(console=console, transient=True) as bar:

@@ -18,7 +18,7 @@ import numpy as np
 
 from polcg.errors import InputError
 from polcg.fit.epsilon_forms import fit_epsilon
-from polcg.fit.evaluate import SimSettings, make_evaluator
+from polcg.fit.evaluate import SimSettings, make_evaluator, vacg_model
 from polcg.fit.loop import FitTarget, LoopSettings, run_loop
 from polcg.fit.targets import STATIC, Target, default_targets_path, read_targets
 from polcg.io import file_sha256, write_json_atomic
@@ -118,7 +118,6 @@ def _fit_form(results, name: str) -> dict | None:
 
 
 def _final_model(sim: SimSettings, fits: dict, out: Path) -> Path:
-    from polcg.cg.builders import IonsSpec, build_vacg
     from polcg.cg.model import Epsilon
 
     def eps(name, default):
@@ -127,8 +126,7 @@ def _final_model(sim: SimSettings, fits: dict, out: Path) -> Path:
             return Epsilon(value=default)
         return Epsilon.from_dict(f["epsilon"])
 
-    model = build_vacg(IonsSpec(sim.cation, sim.anion), charges=sim.charges, water=sim.water,
-                       eps_il=eps("eps_il", 1.0), eps_w=eps("eps_w", 2.5))
+    model = vacg_model(sim, eps("eps_il", 1.0), eps("eps_w", 2.5))
     model = model.with_provenance(dielectric_fit=str(out / "result.json"))
     model.save(out / "model")
     return out / "model"

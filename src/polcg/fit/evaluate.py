@@ -38,6 +38,32 @@ class SimSettings:
     properties: tuple[str, ...] = ("density",)
     reweight: bool = True
     seed: int = 1
+    lj_switch_nm: float | None = None  # force-switched LJ from here to the cutoff, no dispersion correction
+    cutoff_nm: float = 1.2
+
+    def __post_init__(self) -> None:
+        from polcg.cg.model import Nonbonded
+
+        Nonbonded.from_options(self.cutoff_nm, lj_switch_nm=self.lj_switch_nm)  # InputError if out of range
+
+    def key_fields(self) -> dict:
+        """What names a point's run: every field, less the LJ fields at their defaults (so runs
+        made before these fields existed keep their directories)."""
+        fields = asdict(self)
+        if fields["lj_switch_nm"] is None and fields["cutoff_nm"] == 1.2:
+            del fields["lj_switch_nm"], fields["cutoff_nm"]
+        return fields
+
+
+def vacg_model(s: SimSettings, eps_il, eps_w):
+    """The VaCG model of a fit at ε_IL, ε_W (`Epsilon`s): ions and charges of `s`, its water model
+    and its LJ convention (`Nonbonded.from_options`: the plain cut with the dispersion correction,
+    or with `lj_switch_nm` the force switch without it, MARTINI 2's convention)."""
+    from polcg.cg.builders import IonsSpec, build_vacg
+    from polcg.cg.model import Nonbonded
+
+    return build_vacg(IonsSpec(s.cation, s.anion), charges=s.charges, water=s.water, eps_il=eps_il, eps_w=eps_w,
+                      nonbonded=Nonbonded.from_options(s.cutoff_nm, lj_switch_nm=s.lj_switch_nm))
 
 
 @dataclass(frozen=True)
@@ -48,7 +74,7 @@ class SimJob:
 
     @classmethod
     def at(cls, point: Point, settings: SimSettings, root: Path) -> SimJob:
-        spec = json.dumps({"point": asdict(point), "settings": asdict(settings)}, sort_keys=True)
+        spec = json.dumps({"point": asdict(point), "settings": settings.key_fields()}, sort_keys=True)
         key = hashlib.sha256(spec.encode()).hexdigest()[:12]
         name = f"x{100 * point.x:05.1f}_il{point.eps_il:.4f}_w{point.eps_w:.4f}_{key}"
         return cls(point, settings, str(root / name))
@@ -64,15 +90,13 @@ def run_job(job: SimJob) -> dict:
     record = Path(job.directory) / "record.json"
     if record.is_file():
         return json.loads(record.read_text(encoding="utf-8"))
-    from polcg.cg.builders import IonsSpec, build_vacg
     from polcg.cg.model import Epsilon
     from polcg.jobs.executors import worker_threads
     from polcg.md.analysis import AnalysisSettings, analyze
     from polcg.md.run import RunSettings, simulate
 
     s, p = job.settings, job.point
-    model = build_vacg(IonsSpec(s.cation, s.anion), charges=s.charges, water=s.water,
-                       eps_il=Epsilon(value=p.eps_il), eps_w=Epsilon(value=p.eps_w))
+    model = vacg_model(s, Epsilon(value=p.eps_il), Epsilon(value=p.eps_w))
     alone = p.x == 1.0
     run = RunSettings(n_pairs=0 if alone else s.n_pairs, water_fraction=0.0 if alone else p.x,
                       n_water=s.n_water_alone if alone else None, temperature_k=s.temperature_k,
