@@ -9,7 +9,9 @@ largest ion and atom charge errors (e) and the energy error (kcal/mol). Example 
 Finished QM jobs are kept in --workdir (one store per cluster), so an interrupted
 benchmark resumes; a record whose jobs were reused says so (jobs_reused) and its GEBF wall time
 then is not a timing. SCF densities are shared across schemes as warm starts, so only the first
-scheme of a cluster is timed cold. full_wall_s is the recorded time of the full-cluster job.
+scheme of a cluster is timed cold. full_wall_s is the recorded time of the full-cluster job; with
+--full-alone that job runs in a run of its own (one worker with every core, cold start, fresh store),
+as a user would run it, rather than in the GEBF run's layout and beside its saved densities.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--device", default="cpu", help="cpu | gpu | auto (the QM backend)")
     p.add_argument("--no-reference", action="store_true", help="skip the full-cluster calculation")
+    p.add_argument("--full-alone", action="store_true",
+                   help="run the full cluster in its own run: one worker with every core, a fresh store, a cold "
+                        "start (as a user would run it), not in the GEBF run's worker layout and warm-start folder")
     p.add_argument("--workdir", type=Path, default=Path("polcg_work/bench"))
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/gebf_scaling.json"))
     return p.parse_args(argv)
@@ -55,8 +60,8 @@ def one_record(path: Path, scheme: str, xi: float, eta: int, args) -> dict:
     options = RunOptions(device=args.device, workers=args.workers, workdir=str(args.workdir / path.stem))
     t0 = time.perf_counter()
     res = compute_charges(cluster, method, GEBFSettings(xi=xi, eta=eta or None), options=options,
-                         reference=not args.no_reference)
-    ref = res.reference or {}
+                         reference=not (args.no_reference or args.full_alone))
+    ref = full_alone(cluster, method, res, args, path) if args.full_alone else (res.reference or {})
     return {
         "cluster": path.name, "natoms": cluster.natoms, "n_pairs": len(fragment_molecules(cluster, "pairs")),
         "scheme": scheme, "embedding_scheme": method.background_scheme, "xi_angstrom": xi, "eta": eta or None,
@@ -64,14 +69,43 @@ def one_record(path: Path, scheme: str, xi: float, eta: int, args) -> dict:
         "iterations": res.iterations, "converged": res.converged,
         "device": res.provenance.get("device", args.device),
         "gebf_wall_s": res.timing["gebf_wall_s"], "full_wall_s": ref.get("wall_s"),
+        "gebf_over_full": res.timing["gebf_wall_s"] / ref["wall_s"] if ref.get("wall_s") else None,
+        "gebf_layout": res.provenance.get("layout"), "full_layout": ref.get("layout"),
         "jobs_computed": res.timing["jobs_computed"], "jobs_reused": res.timing["jobs_reused"],
         "this_run_wall_s": time.perf_counter() - t0,
         "max_ion_charge_error_e": ref.get("max_ion_charge_error"),
         "max_atom_charge_error_e": ref.get("max_atom_charge_error"),
         "energy_error_kcal_mol": ref.get("energy_error_kcal_mol"),
         "mean_cation_charge_gebf": _mean(res, +1),
-        "mean_cation_charge_full": _mean_ref(res, cluster, +1) if ref else None,
+        "mean_cation_charge_full": _mean_ref(ref, cluster, +1) if ref else None,
     }
+
+
+def full_alone(cluster, method, gebf, args, path: Path) -> dict:
+    """The whole cluster as one job in its own run (one worker, all cores, cold start), and GEBF's errors
+    against it (`polcg.charges.run.full_reference`)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from polcg.charges.run import full_reference, make_runner
+    from polcg.gebf.plan import choose_layout
+    from polcg.qm.cost import job_size
+    from polcg.qm.spec import QMJob
+
+    job = QMJob.build(cluster.elements, cluster.coords_angstrom, cluster.charge,
+                      replace(method, embedding_scheme=None), label="full cluster")
+    layout = choose_layout(job_size(job).memory_mb, 1, workers=1)
+    options = RunOptions(device=args.device, workers=1, workdir=str(args.workdir / f"{path.stem}_full"),
+                         warm_start=False)
+    runner = make_runner(options, layout)
+    try:
+        as_gebf = SimpleNamespace(atom_charges=np.asarray(gebf.atom_charges), energy_hartree=gebf.energy_hartree)
+        ref = full_reference(cluster, method, runner, as_gebf)
+    finally:
+        runner.executor.close()
+    return {**ref, "layout": {"workers": layout.workers, "threads": layout.threads, "memory_mb": layout.memory_mb}}
 
 
 def _mean(res, sign):
@@ -79,8 +113,8 @@ def _mean(res, sign):
     return sum(q) / len(q)
 
 
-def _mean_ref(res, cluster, sign):
-    q = [qi for qi, m in zip(res.reference["ion_charges"], cluster.molecules) if m.formal_charge * sign > 0]
+def _mean_ref(ref, cluster, sign):
+    q = [qi for qi, m in zip(ref["ion_charges"], cluster.molecules) if m.formal_charge * sign > 0]
     return sum(q) / len(q)
 
 
