@@ -7,7 +7,9 @@ A variant changes ε_IL and/or bead LJ parameters of the VaCG model built from G
         --variant cat:eps_il=1.39,cation.epsilon_scale=1.3 \
         --out benchmarks/results/vacg_sensitivity_c4mim_bf4.json --workdir /work/vacg_sens
 
-`NAME.sigma=` / `NAME.epsilon=` set a bead type's LJ σ (nm) / ε (kJ/mol); `NAME.epsilon_scale=` and
+`lj_switch=R1` force-switches the LJ from R1 nm to the cutoff with no dispersion correction
+(the MARTINI 2 convention that PW was parametrised with). `NAME.sigma=` / `NAME.epsilon=` set a
+bead type's LJ σ (nm) / ε (kJ/mol); `NAME.epsilon_scale=` and
 `NAME.sigma_scale=` scale them; NAME is a bead type or `cation` / `anion` (all of that ion's beads),
 as `CGModel.with_lj` and the chain's `vacg.lj_grid` take them.
 Every run is a chain run (`polcg.chain.runs`: resumable, keyed by model and settings), so a rerun
@@ -42,11 +44,20 @@ def parse_variant(text: str) -> tuple[str, dict[str, float]]:
 
 
 def apply(base, changes: dict[str, float]):
-    """The base model with ε_IL and the bead LJ changes of one variant (`CGModel.with_lj`)."""
+    """The base model with ε_IL, the bead LJ changes of one variant (`CGModel.with_lj`) and, with
+    `lj_switch=R1`, the LJ force-switched from R1 (nm) to the cutoff without the dispersion
+    correction (the MARTINI 2 convention: `Nonbonded.from_options`)."""
+    from dataclasses import replace
+
+    from polcg.cg.model import Nonbonded
     from polcg.chain.scan import with_eps
 
-    lj = {k: v for k, v in changes.items() if k != "eps_il"}
-    return with_eps(base.with_lj(lj) if lj else base, changes["eps_il"])
+    lj = {k: v for k, v in changes.items() if k not in ("eps_il", "lj_switch")}
+    model = base.with_lj(lj) if lj else base
+    if "lj_switch" in changes:
+        nb = Nonbonded.from_options(model.nonbonded.cutoff_nm, lj_switch_nm=changes["lj_switch"])
+        model = replace(model, nonbonded=nb).with_provenance(lj_switch_nm=changes["lj_switch"])
+    return with_eps(model, changes["eps_il"])
 
 
 def main(argv=None) -> int:
