@@ -271,18 +271,19 @@ def test_intermolecular_thole_is_the_screening_correction(distance_nm):
 # -- LJ force switch (MARTINI 2 convention) ----------------------------------------------------
 
 
-def _two_pw(r_nm: float, box_nm: float = 4.0):
-    """Two PW molecules with their W beads r_nm apart along x (charged beads pointing away)."""
+def _two_pw(r_nm: float, box_nm: float | None = 4.0):
+    """Two PW molecules with their W beads r_nm apart along x (charged beads pointing away); no box:
+    a gas-phase configuration."""
     from polcg.md.packing import Configuration
 
     one = np.array([[0.0, 0.0, 0.0], [-0.14, 0.0, 0.0], [0.0, -0.14, 0.0]])
     two = np.array([[r_nm, 0.0, 0.0], [r_nm + 0.14, 0.0, 0.0], [r_nm, 0.14, 0.0]])
-    return Configuration(Composition(0, 2), np.vstack([one, two]) + 1.0, (box_nm,) * 3)
+    return Configuration(Composition(0, 2), np.vstack([one, two]) + 1.0, None if box_nm is None else (box_nm,) * 3)
 
 
-def _lj_pair_curve(model):
+def _lj_pair_curve(model, box_nm: float | None = 4.0):
     """r ↦ (LJ energy kJ/mol, x force on the second W bead kJ/mol/nm) for two PW at W–W distance r."""
-    config = _two_pw(0.5)
+    config = _two_pw(0.5, box_nm)
     system, _ = build_system(model, config)
     for force in system.getForces():
         if isinstance(force, openmm.NonbondedForce):
@@ -328,6 +329,23 @@ def test_lj_force_switch_is_smooth_and_zero_at_the_cutoff():
         assert switched(r)[0] == pytest.approx(work, rel=1e-6, abs=1e-8)
     plain_f = plain(1.0)[1]
     assert abs(switched(1.0)[1]) < abs(plain_f)  # the switch weakens the tail
+
+
+def test_lj_force_switch_in_a_gas_phase_system_is_the_periodic_one():
+    """ΔH_vap's gas-phase pairs (no box, Coulomb without cutoff) keep the switched LJ and its cutoff:
+    the pair energy and force of a periodic box, zero beyond 1.2 nm. (OpenMM refuses a cutoff LJ force
+    beside a no-cutoff NonbondedForce: the gas phase's LJ cutoff is a step in the expression.)"""
+    from dataclasses import replace
+
+    from polcg.cg.model import Nonbonded
+
+    model = replace(build_vacg(RM, water="PW"), nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9))
+    box, gas = _lj_pair_curve(model), _lj_pair_curve(model, box_nm=None)
+    for r in (0.45, 0.8, 1.0, 1.19):
+        (e_box, f_box), (e_gas, f_gas) = box(r), gas(r)
+        assert e_gas == pytest.approx(e_box, rel=1e-9) and f_gas == pytest.approx(f_box, rel=1e-9)
+        assert abs(e_box) > 1e-6
+    assert gas(1.3) == (0.0, 0.0) and gas(2.5) == (0.0, 0.0)
 
 
 def test_lj_switch_needs_a_sensible_range_and_no_tail_correction():

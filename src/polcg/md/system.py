@@ -131,8 +131,11 @@ def _lj_params(model: CGModel, p: Particle) -> tuple[float, float]:
 
 def _switched_lj(nb, lj: list[tuple[float, float]], slices, periodic: bool) -> openmm.CustomNonbondedForce:
     """Force-switched LJ, with its cutoff also in a gas-phase system (so ΔH_vap compares the
-    same pair potential)."""
-    force = openmm.CustomNonbondedForce(LJ_SWITCH_EXPRESSION)
+    same pair potential). OpenMM wants every nonbonded force of a system to agree on a cutoff, and
+    the gas phase's Coulomb has none, so there the cutoff is a step in the expression."""
+    force = openmm.CustomNonbondedForce(LJ_SWITCH_EXPRESSION if periodic else "step(rc-r)*" + LJ_SWITCH_EXPRESSION)
+    if not periodic:
+        force.addGlobalParameter("rc", nb.cutoff_nm)
     force.addGlobalParameter("r1", nb.lj_switch_nm)
     for n in (12, 6):
         for name, value in zip("ABC", force_switch_constants(n, nb.lj_switch_nm, nb.cutoff_nm)):
@@ -145,7 +148,7 @@ def _switched_lj(nb, lj: list[tuple[float, float]], slices, periodic: bool) -> o
         for i, j in itertools.combinations(sl, 2):
             force.addExclusion(i, j)
     force.setNonbondedMethod(openmm.CustomNonbondedForce.CutoffPeriodic if periodic
-                             else openmm.CustomNonbondedForce.CutoffNonPeriodic)
+                             else openmm.CustomNonbondedForce.NoCutoff)
     force.setCutoffDistance(nb.cutoff_nm)
     force.setUseLongRangeCorrection(False)
     force.setForceGroup(GROUP_LJ_SWITCHED)
