@@ -346,6 +346,15 @@ def test_lj_force_switch_in_a_gas_phase_system_is_the_periodic_one():
         assert e_gas == pytest.approx(e_box, rel=1e-9) and f_gas == pytest.approx(f_box, rel=1e-9)
         assert abs(e_box) > 1e-6
     assert gas(1.3) == (0.0, 0.0) and gas(2.5) == (0.0, 0.0)
+    # ΔH_vap's 32 ion-pair copies, 200 nm apart, in single precision: far pairs add nothing, not NaN
+    from polcg.md.gas import gas_configuration
+
+    config = gas_configuration(model, 32, 1)
+    system, _ = build_system(model, config)
+    ctx = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName("CPU"))
+    ctx.setPositions(config.positions_nm)
+    forces = ctx.getState(getForces=True, groups={GROUP_LJ_SWITCHED}).getForces(asNumpy=True)._value
+    assert np.isfinite(forces).all() and np.abs(forces).max() > 0
 
 
 def test_lj_switch_needs_a_sensible_range_and_no_tail_correction():

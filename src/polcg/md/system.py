@@ -38,6 +38,11 @@ LJ_SWITCH_EXPRESSION = (
     "d = r - r1; eps = sqrt(eps1*eps2); sig = 0.5*(sig1+sig2)"
 )
 
+# the same beyond a cutoff rc, for systems without one: select() leaves the far pairs' terms out
+# instead of multiplying them by 0 (the gas phase's copies sit 200 nm apart, where the switch
+# polynomial and r^-12 overflow single precision and 0 * inf is NaN)
+GAS_LJ_SWITCH_EXPRESSION = "select(step(r-rc), 0, lj);lj = " + LJ_SWITCH_EXPRESSION
+
 
 def force_switch_constants(n: int, r1: float, rc: float) -> tuple[float, float, float]:
     """(A, B, C) of the GROMACS force switch of r^-n between r1 and rc: force, its derivative and
@@ -132,8 +137,9 @@ def _lj_params(model: CGModel, p: Particle) -> tuple[float, float]:
 def _switched_lj(nb, lj: list[tuple[float, float]], slices, periodic: bool) -> openmm.CustomNonbondedForce:
     """Force-switched LJ, with its cutoff also in a gas-phase system (so ΔH_vap compares the
     same pair potential). OpenMM wants every nonbonded force of a system to agree on a cutoff, and
-    the gas phase's Coulomb has none, so there the cutoff is a step in the expression."""
-    force = openmm.CustomNonbondedForce(LJ_SWITCH_EXPRESSION if periodic else "step(rc-r)*" + LJ_SWITCH_EXPRESSION)
+    the gas phase's Coulomb has none, so there the cutoff is in the expression
+    (`GAS_LJ_SWITCH_EXPRESSION`)."""
+    force = openmm.CustomNonbondedForce(LJ_SWITCH_EXPRESSION if periodic else GAS_LJ_SWITCH_EXPRESSION)
     if not periodic:
         force.addGlobalParameter("rc", nb.cutoff_nm)
     force.addGlobalParameter("r1", nb.lj_switch_nm)
