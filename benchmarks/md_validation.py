@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from polcg.cg.builders import IonsSpec, build_vacg
-from polcg.cg.model import Nonbonded
+from polcg.cg.model import Epsilon, Nonbonded
 from polcg.md.analysis import AnalysisSettings, analyze
 from polcg.md.run import RunSettings, simulate
 
@@ -35,6 +35,14 @@ SYSTEMS = {
     "pw-martini": dict(ions=IonsSpec("C4mim", "PF6"), water="PW", n_pairs=0, n_water=500, temperature_k=300.0,
                        timestep_fs=20.0, equilibrate_ps=500.0, production_ps=3000.0, report_ps=2.0, experiment=None,
                        nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9)),
+    # PW at eps_r 2.75 under each convention: where its dielectric constant meets water's (docs/simulate.md)
+    "pw-w2.75": dict(ions=IonsSpec("C4mim", "PF6"), water="PW", n_pairs=0, n_water=500, temperature_k=300.0,
+                     timestep_fs=20.0, equilibrate_ps=500.0, production_ps=3000.0, report_ps=2.0, experiment=None,
+                     eps_w=2.75),
+    "pw-martini-w2.75": dict(ions=IonsSpec("C4mim", "PF6"), water="PW", n_pairs=0, n_water=500,
+                             temperature_k=300.0, timestep_fs=20.0, equilibrate_ps=500.0, production_ps=3000.0,
+                             report_ps=2.0, experiment=None, eps_w=2.75,
+                             nonbonded=Nonbonded(dispersion_correction=False, lj_switch_nm=0.9)),
     "pf6": dict(ions=IonsSpec("C4mim", "PF6"), water=None, n_pairs=300, n_water=None, temperature_k=298.15,
                 timestep_fs=10.0, equilibrate_ps=1000.0, production_ps=2000.0, report_ps=5.0,
                 experiment="experimental_c4mim_pf6.csv"),
@@ -54,7 +62,8 @@ def experimental_density(file: str, temperature_k: float) -> dict:
 
 
 def run_system(name: str, spec: dict, scale: float, workdir: Path) -> dict:
-    model = build_vacg(spec["ions"], water=spec["water"], nonbonded=spec.get("nonbonded", Nonbonded()))
+    eps_w = Epsilon(value=spec["eps_w"]) if "eps_w" in spec else None  # None: the water model's own eps_r
+    model = build_vacg(spec["ions"], water=spec["water"], eps_w=eps_w, nonbonded=spec.get("nonbonded", Nonbonded()))
     settings = RunSettings(n_pairs=spec["n_pairs"], n_water=spec["n_water"], temperature_k=spec["temperature_k"],
                            timestep_fs=spec["timestep_fs"], equilibrate_ps=spec["equilibrate_ps"] * scale,
                            production_ps=spec["production_ps"] * scale, report_ps=spec["report_ps"],
