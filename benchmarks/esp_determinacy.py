@@ -25,12 +25,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-from polcg.qm.esp import chelpg_points, fit_esp
 
 from polcg.charges import RunOptions, compute_charges, ion_charges
 from polcg.gebf import GEBFSettings
 from polcg.jobs.store import write_json_atomic
 from polcg.qm import MethodSpec, QMJob, RunConfig
+from polcg.qm.charge_schemes.esp import chelpg_points, fit_esp
 from polcg.qm.guess import load_density
 from polcg.qm.pyscf_backend import build_mol, build_scf, versions
 from polcg.qm.spec import embedding_option
