@@ -334,7 +334,7 @@ def test_lj_force_switch_is_smooth_and_zero_at_the_cutoff():
 def test_lj_force_switch_in_a_gas_phase_system_is_the_periodic_one():
     """ΔH_vap's gas-phase pairs (no box, Coulomb without cutoff) keep the switched LJ and its cutoff:
     the pair energy and force of a periodic box, zero beyond 1.2 nm. (OpenMM refuses a cutoff LJ force
-    beside a no-cutoff NonbondedForce: the gas phase's LJ cutoff is a step in the expression.)"""
+    beside a no-cutoff NonbondedForce: the gas phase's LJ cutoff is a select() in the expression.)"""
     from dataclasses import replace
 
     from polcg.cg.model import Nonbonded

@@ -49,10 +49,16 @@ class SimSettings:
     def key_fields(self) -> dict:
         """What names a point's run: every field, less the LJ fields at their defaults (so runs
         made before these fields existed keep their directories)."""
-        fields = asdict(self)
-        if fields["lj_switch_nm"] is None and fields["cutoff_nm"] == 1.2:
-            del fields["lj_switch_nm"], fields["cutoff_nm"]
-        return fields
+        from dataclasses import fields as dc_fields
+
+        out, default = asdict(self), {f.name: f.default for f in dc_fields(self)}
+        if all(out[k] == default[k] for k in _LJ_FIELDS):
+            for k in _LJ_FIELDS:
+                del out[k]
+        return out
+
+
+_LJ_FIELDS = ("lj_switch_nm", "cutoff_nm")  # added after the first fits: left out of run names at their defaults
 
 
 def vacg_model(s: SimSettings, eps_il, eps_w):
